@@ -1,0 +1,37 @@
+# shiftlab: a robustness study as one DAG.
+# data -> corrupt -> train -> predict -> metrics -> track -> aggregate -> report
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# The demo config is the default; `--configfile` replaces it instead of merging into it.
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    run=S.name_regex,
+    bench=S.name_regex,
+    src=S.name_regex,
+    k="[cpt]",
+    i=r"\d+",
+    n=r"\d+",
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/corrupt.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        study_targets(),

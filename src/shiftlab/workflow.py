@@ -1,0 +1,246 @@
+"""Paths and per-rule config slices of a study, used by the Snakemake rules.
+
+Kept out of the .smk files so it is tested without Snakemake, and so each rule's params
+carry only its own slice of the config: editing one model's entry changes only that model's
+jobs (plus the aggregation), never the whole DAG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from shiftlab.config import baseline_run
+
+# Where each benchmark kind lives inside the generated MiniNet world (official top folders).
+MININET_ROOTS = {
+    "imagenet_train": "imagenet/train",
+    "imagenet_val": "imagenet/val",
+    "imagenet_real": "imagenet/val",
+    "imagenet_sketch": "sketch",
+    "imagenet_a": "imagenet-a",
+    "imagenet_r": "imagenet-r",
+    "imagenet_o": "imagenet-o",
+    "cue_conflict": "cue-conflict",
+}
+DERIVED_SUFFIX = {"imagenet_c": "c", "tiny_imagenet_c": "c", "imagenet_p": "p", "transforms": "t"}
+TRAIN_KINDS = {"imagenet_train", "tiny_imagenet"}
+NAME_REGEX = r"[A-Za-z0-9][A-Za-z0-9_.+\-]*"
+# Which benchmark needs the clean set as a reference: A/R (clean val on the same 200 classes),
+# O (in-distribution half), C (relative mCE), transforms (control for the seed t-tests).
+NEEDS_CLEAN = {"imagenet_a", "imagenet_r", "imagenet_o", "imagenet_c", "tiny_imagenet_c", "transforms"}
+NEEDS_BASELINE = {"imagenet_c", "tiny_imagenet_c", "imagenet_p"}
+
+
+@cache
+def code_hash(*subpackages: str) -> str:
+    """Hash of the source files of shiftlab subpackages: a rule param, so a rule re-runs
+    when the code that computes its numbers changes."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for sub in subpackages:
+        target = root / sub
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
+        for path in files:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Study:
+    """A validated config seen as files: what each rule reads and writes."""
+
+    name_regex = NAME_REGEX
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.study_dir = f"{config['results_dir']}/{config['study']}"
+        self.data_dir = config["data_dir"]
+        self.benchmarks: dict[str, dict[str, Any]] = config["benchmarks"]
+        self.runs: dict[str, dict[str, Any]] = config["runs"]
+
+    # --- data -------------------------------------------------------------------------
+    def bench(self, bid: str) -> dict[str, Any]:
+        return self.benchmarks[bid]
+
+    def run(self, name: str) -> dict[str, Any]:
+        return self.runs[name]
+
+    def dataset_root(self, bid: str) -> str:
+        entry = self.bench(bid)
+        source, kind = entry["source"], entry["kind"]
+        if kind == "imagenet_real":
+            return self.dataset_root(entry["from"])
+        if source == "mininet":
+            if kind == "imagenet_v2":
+                return f"{self.data_dir}/mininet/imagenetv2-{entry['variant']}-format-val"
+            return f"{self.data_dir}/mininet/{MININET_ROOTS[kind]}"
+        if source == "download":
+            return f"{self.data_dir}/{bid}"
+        if source == "local":
+            return entry["path"]
+        if source == "derived":
+            return f"{self.data_dir}/derived/{entry['from']}-{DERIVED_SUFFIX[kind]}"
+        return self.dataset_root(entry["from"])  # on_the_fly: the clean source
+
+    def dataset_ready(self, bid: str) -> list[str]:
+        """Marker files that exist only once the benchmark's data is complete."""
+        entry = self.bench(bid)
+        source, kind = entry["source"], entry["kind"]
+        markers: list[str] = []
+        if kind == "imagenet_real":
+            markers += self.dataset_ready(entry["from"])
+            if source == "download":
+                markers.append(f"{self.data_dir}/{bid}/.fetched.json")
+            return sorted(set(markers))
+        if source == "mininet":
+            return [f"{self.data_dir}/mininet/MANIFEST.json"]
+        if source == "download":
+            return [f"{self.data_dir}/{bid}/.fetched.json"]
+        if source == "derived":
+            return [f"{self.dataset_root(bid)}/manifest.parquet"]
+        if source == "on_the_fly":
+            return self.dataset_ready(entry["from"])
+        return []  # local copies are checked by config validation and `datasets index`
+
+    def real_json(self, bid: str) -> str:
+        entry = self.bench(bid)
+        if entry["source"] == "mininet":
+            return f"{self.data_dir}/mininet/real.json"
+        if entry["source"] == "local":
+            return entry["path"]
+        return f"{self.data_dir}/{bid}/real.json"
+
+    def fetch_args(self, bid: str) -> str:
+        """Command-line arguments of `shiftlab fetch` for one downloaded benchmark."""
+        entry = self.bench(bid)
+        kind = "imagenet_real" if entry["kind"] == "imagenet_real" else entry["kind"]
+        args = [kind, "--dest", f"{self.data_dir}/{bid}"]
+        if entry.get("variant"):
+            args += ["--variant", entry["variant"]]
+        return " ".join(_quote(a) for a in args)
+
+    def index_args(self, bid: str) -> str:
+        """Command-line arguments of `shiftlab datasets index` for one benchmark."""
+        entry = self.bench(bid)
+        args = [entry["kind"], self.dataset_root(bid), "--label-space", self.config["label_space"], "--benchmark", bid]
+        if entry.get("variant"):
+            args += ["--variant", entry["variant"]]
+        if entry["kind"] == "imagenet_real":
+            args += ["--real-json", self.real_json(bid)]
+        return " ".join(_quote(a) for a in args)
+
+    def index_file(self, bid: str) -> str:
+        return f"{self.study_dir}/index/{bid}.parquet"
+
+    def indexed_benchmarks(self) -> list[str]:
+        return [b for b, e in self.benchmarks.items() if e["source"] != "on_the_fly"]
+
+    # --- corruptions --------------------------------------------------------------------
+    def corrupt_settings(self, k: str) -> dict[str, Any]:
+        c = self.config["corruptions"]
+        base = {"params": c["params"], "jpeg_quality": c["jpeg_quality"]}
+        if k == "c":
+            return base | {"names": c["names"], "severities": c["severities"]}
+        if k == "p":
+            return base | {
+                "perturbations": c["perturbations"],
+                "difficulty": c["difficulty"],
+                "sequences_per_class": c["sequences_per_class"],
+            }
+        return base | {"transforms": c["transforms"]}
+
+    def shard_files(self, src: str, k: str) -> list[str]:
+        n = self.config["corruptions"]["shards"]
+        return [f"{self.data_dir}/derived/{src}-{k}/.shards/{i}-of-{n}.parquet" for i in range(n)]
+
+    def derived_sets(self) -> list[tuple[str, str]]:
+        return sorted(
+            {(e["from"], DERIVED_SUFFIX[e["kind"]]) for e in self.benchmarks.values() if e["source"] == "derived"}
+        )
+
+    # --- models -------------------------------------------------------------------------
+    def model_entry(self, run: str) -> dict[str, Any]:
+        entry = self.run(run)
+        return {"model": entry["model"], "weights": entry["weights"], "seed": self.config["seed"]}
+
+    def recipe_entry(self, run: str) -> dict[str, Any]:
+        return dict(self.config["recipes"][self.run(run)["recipe"]])
+
+    def trained_runs(self) -> list[str]:
+        return [r for r, e in self.runs.items() if e["recipe"] is not None]
+
+    def checkpoint(self, run: str) -> str:
+        """The checkpoint a run is evaluated with: fine-tuned, or its initial weights."""
+        name = "final.pt" if self.run(run)["recipe"] is not None else "init.pt"
+        return f"{self.study_dir}/checkpoints/{run}/{name}"
+
+    # --- evaluation ---------------------------------------------------------------------
+    def eval_benchmarks(self) -> list[str]:
+        return [b for b, e in self.benchmarks.items() if e["kind"] not in TRAIN_KINDS]
+
+    def predict_index(self, bid: str) -> str:
+        entry = self.bench(bid)
+        return self.index_file(entry["from"] if entry["source"] == "on_the_fly" else bid)
+
+    def benchmark_entry(self, bid: str) -> dict[str, Any]:
+        """The benchmark's config entry, plus what on-the-fly corruption needs."""
+        entry = dict(self.bench(bid))
+        if entry["source"] == "on_the_fly":
+            entry |= self.corrupt_settings("c") | {"seed": self.config["seed"]}
+        return entry
+
+    def prediction(self, run: str, bid: str) -> str:
+        return f"{self.study_dir}/predictions/{run}/{bid}.parquet"
+
+    def metrics_file(self, run: str, bid: str) -> str:
+        return f"{self.study_dir}/metrics/{run}/{bid}.csv"
+
+    def metrics_inputs(self, run: str, bid: str) -> dict[str, str]:
+        kind = self.bench(bid)["kind"]
+        inputs = {"predictions": self.prediction(run, bid)}
+        clean = self.config["stats"]["clean_benchmark"]
+        if kind in NEEDS_CLEAN and clean in self.benchmarks:
+            inputs["clean"] = self.prediction(run, clean)
+        if kind in NEEDS_BASELINE:
+            base = baseline_run(self.config)
+            inputs["baseline"] = self.prediction(base, bid)
+            if clean in self.benchmarks:
+                inputs["baseline_clean"] = self.prediction(base, clean)
+        return inputs
+
+    @staticmethod
+    def metrics_flags(inputs: Any) -> str:
+        flags = []
+        for key, flag in (
+            ("clean", "--clean-predictions"),
+            ("baseline", "--baseline-predictions"),
+            ("baseline_clean", "--baseline-clean-predictions"),
+        ):
+            if key in inputs.keys():
+                flags += [flag, _quote(getattr(inputs, key))]
+        return " ".join(flags)
+
+    # --- aggregation --------------------------------------------------------------------
+    def all_predictions(self) -> list[str]:
+        return [self.prediction(r, b) for r in self.runs for b in self.eval_benchmarks()]
+
+    def all_metrics(self) -> list[str]:
+        return [self.metrics_file(r, b) for r in self.runs for b in self.eval_benchmarks()]
+
+    def histories(self) -> list[str]:
+        return [f"{self.study_dir}/train/{r}/history.csv" for r in self.trained_runs()]
+
+    def stats_settings(self) -> dict[str, Any]:
+        return dict(self.config["stats"]) | {"seed": self.config["seed"], "baseline_run": baseline_run(self.config)}
+
+    def final_targets(self) -> list[str]:
+        return [f"{self.study_dir}/report.html", f"{self.study_dir}/summary.csv", f"{self.study_dir}/tracking.json"]
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(str(text))

@@ -1,0 +1,73 @@
+# Aggregation: MLflow tracking, statistics, summary with provenance, figures and the report.
+
+
+localrules:
+    track,
+
+
+# Log training histories and metrics to MLflow from the files the jobs wrote (single writer).
+rule track:
+    input:
+        metrics=S.all_metrics(),
+        histories=S.histories(),
+    output:
+        tracking=f"{STUDY}/tracking.json",
+    log:
+        f"{LOGS}/track/track.log",
+    conda:
+        ENV
+    params:
+        results=output_dir,
+        study=config["study"],
+        uri=config["tracking"]["uri"] or "",
+    shell:
+        "shiftlab track --results-dir {params.results} --study {params.study}"
+        " --tracking-uri {params.uri:q} --out {output.tracking} > {log} 2>&1"
+
+
+# Statistics and the summary: every reported number with its provenance.
+rule aggregate:
+    input:
+        metrics=S.all_metrics(),
+        predictions=S.all_predictions(),
+        tracking=f"{STUDY}/tracking.json",
+    output:
+        summary=report(
+            f"{STUDY}/summary.csv",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+    log:
+        f"{LOGS}/aggregate/aggregate.log",
+    conda:
+        ENV
+    params:
+        results=output_dir,
+        study=config["study"],
+        stats=stats_json,
+        code=code_hash("stats", "metrics"),
+    shell:
+        "shiftlab aggregate --study {params.study} --metrics {input.metrics}"
+        " --predictions {input.predictions} --stats-json {params.stats:q}"
+        " --mlflow-ids {input.tracking} --out-dir {params.results} > {log} 2>&1"
+
+
+# Figures and one self-contained HTML report.
+rule report:
+    input:
+        summary=f"{STUDY}/summary.csv",
+    output:
+        report=report(
+            f"{STUDY}/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        f"{LOGS}/report/report.log",
+    conda:
+        ENV
+    params:
+        results=output_dir,
+        code=code_hash("report"),
+    shell:
+        "shiftlab report --results-dir {params.results} --out {output.report} > {log} 2>&1"

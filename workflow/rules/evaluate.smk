@@ -1,0 +1,20 @@
+# Evaluation: one prediction job per run x benchmark (ImageNet-C cells stream inside it).
+
+
+# Predict a benchmark with a run's checkpoint: top-k, probabilities and scores per sample.
+rule predict:
+    input:
+        checkpoint=run_checkpoint,
+        index=predict_index,
+    output:
+        predictions=f"{STUDY}/predictions/{{run}}/{{bench}}.parquet",
+    log:
+        f"{LOGS}/predict/{{run}}/{{bench}}.log",
+    conda:
+        ENV
+    params:
+        benchmark=benchmark_json,
+    shell:
+        "shiftlab predict --checkpoint {input.checkpoint} --index {input.index}"
+        " --benchmark-json {params.benchmark:q} --out {output.predictions}"
+        " --threads {threads} > {log} 2>&1"

@@ -1,0 +1,21 @@
+# Metrics: a pure function of the predictions (plus clean and baseline references).
+
+
+# Compute the official metrics of one run on one benchmark as a tidy CSV.
+rule metrics:
+    input:
+        unpack(metrics_inputs),
+    output:
+        metrics=f"{STUDY}/metrics/{{run}}/{{bench}}.csv",
+    log:
+        f"{LOGS}/metrics/{{run}}/{{bench}}.log",
+    conda:
+        ENV
+    params:
+        benchmark=benchmark_json,
+        references=metrics_flags,
+        code=code_hash("metrics"),
+    shell:
+        "shiftlab metrics --run {wildcards.run} --benchmark {wildcards.bench}"
+        " --benchmark-json {params.benchmark:q} --predictions {input.predictions}"
+        " {params.references} --out {output.metrics} > {log} 2>&1"
