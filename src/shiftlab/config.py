@@ -21,7 +21,6 @@ import yaml
 from shiftlab.errors import UserError
 
 
-
 @cache
 def schema() -> dict[str, Any]:
     """The config schema (workflow/schemas/config.schema.yaml; a packaged copy when installed)."""

@@ -1,0 +1,1 @@
+"""One module per `shiftlab` verb (each called by exactly one workflow rule)."""

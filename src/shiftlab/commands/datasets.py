@@ -1,0 +1,158 @@
+"""`shiftlab datasets`: index, check, fingerprint and list benchmark datasets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "Index, check and fingerprint benchmark datasets (list: known kinds)."
+
+
+def _layout_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--variant",
+        help="benchmark variant (V2 matched-frequency; C gaussian_noise/3; P folder; T transform)",
+    )
+    p.add_argument(
+        "--real-json",
+        help="ReaL labels file (imagenet_real; default: real.json beside the val root)",
+    )
+    p.add_argument(
+        "--class-map", help="`folder wnid` lines for a `folder` dataset whose folders are not wnids"
+    )
+    p.add_argument(
+        "--ground-truth",
+        help="flat ImageNet val: devkit tar/ground-truth txt or Kaggle LOC_val_solution.csv",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = sub.add_parser(
+        "index",
+        help="write the dataset index parquet",
+        description="Write the index (sample, target, wnid, variant[, labels]) of a benchmark root.",
+    )
+    p.add_argument("kind", metavar="KIND", help="benchmark kind (see `shiftlab datasets list`)")
+    p.add_argument("root", metavar="ROOT", help="benchmark root folder")
+    p.add_argument("--out", required=True, help="index parquet to write")
+    p.add_argument("--label-space", required=True, help="imagenet1k | mininet | wnid-per-line file")
+    p.add_argument("--benchmark", required=True, help="benchmark id in the study config")
+    p.add_argument(
+        "--no-fingerprint",
+        action="store_true",
+        help="skip hashing the dataset (metadata fingerprint null)",
+    )
+    _layout_options(p)
+
+    p = sub.add_parser(
+        "check",
+        help="check counts, classes and readability",
+        description="Check a benchmark root; exit 1 on problems.",
+    )
+    p.add_argument("kind", metavar="KIND")
+    p.add_argument("root", metavar="ROOT")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--expect-count",
+        type=int,
+        help="expected samples (per variant cell for C/P/T) instead of the registry's",
+    )
+    p.add_argument("--no-decode", action="store_true", help="skip decoding every file")
+    _layout_options(p)
+
+    p = sub.add_parser(
+        "fingerprint",
+        help="manifest + content fingerprint of a folder",
+        description="Print the content fingerprint of ROOT (cached by size+mtime).",
+    )
+    p.add_argument("root", metavar="ROOT")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash every file; exit 1 if a file changed without its size/mtime",
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "list",
+        help="list registered benchmark kinds",
+        description="List benchmark kinds with counts and sources.",
+    )
+    p.add_argument("filter", nargs="?", default="*", help="wildcard, e.g. 'imagenet_*'")
+    p.add_argument("--json", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"index": _index, "check": _check, "fingerprint": _fingerprint, "list": _list}[
+        args.action
+    ](args)
+
+
+def _index(args: argparse.Namespace) -> int:
+    from shiftlab.data.index import build_index, write_index
+
+    frame, meta = build_index(
+        args.kind, args.root, args.label_space, args.benchmark, args.variant,
+        args.real_json, args.class_map, args.ground_truth, fingerprint=not args.no_fingerprint,
+    )  # fmt: skip
+    write_index(frame, meta, args.out)
+    outside = f", {meta['out_of_space']} outside the label space" if meta["out_of_space"] else ""
+    print(f"{args.out}: {meta['n']} samples of {args.kind}{outside}", file=sys.stderr)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from shiftlab.data.check import check_dataset, format_report
+
+    report = check_dataset(
+        args.kind, args.root, args.variant, args.expect_count, not args.no_decode,
+        args.real_json, args.class_map, args.ground_truth,
+    )  # fmt: skip
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 1 if report["problems"] else 0
+
+
+def _fingerprint(args: argparse.Namespace) -> int:
+    from shiftlab.data.fingerprint import build_manifest
+
+    manifest = build_manifest(args.root, verify=args.verify)
+    result = {
+        "root": args.root,
+        "fingerprint": manifest.fingerprint,
+        "files": len(manifest.entries),
+        "bytes": manifest.total_bytes,
+        "hashed": manifest.rehashed,
+        "changed_in_place": manifest.changed_in_place,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(
+            f"{manifest.fingerprint}  {args.root}  ({len(manifest.entries)} files, {manifest.total_bytes} bytes, {manifest.rehashed} hashed)"
+        )
+        for path in manifest.changed_in_place:
+            print(f"changed without size/mtime change: {path}", file=sys.stderr)
+    return 1 if manifest.changed_in_place else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from shiftlab.data.registry import get_benchmark, list_benchmarks
+
+    entries = [get_benchmark(name) for name in list_benchmarks(args.filter)]
+    if args.json:
+        print(json.dumps([asdict(e) for e in entries], indent=2, default=str))
+        return 0
+    for e in entries:
+        count = (
+            f"{e.expected_count:,}" + (" per cell" if e.count_per_variant else "")
+            if e.expected_count
+            else "-"
+        )
+        fetch = "fetch" if e.sources else "manual/local"
+        print(f"{e.name:16} {count:>18}  {fetch:12} {e.description}")
+    return 0

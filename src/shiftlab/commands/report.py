@@ -1,0 +1,47 @@
+"""`shiftlab report`: figures/*.png and one self-contained report.html from an aggregated study."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "Draw the study's figures and write one self-contained report.html (numbers link to provenance)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results-dir", required=True, help="results/<study> (summary.csv, stats/)"
+    )
+    parser.add_argument("--out", required=True, help="results/<study>/report.html")
+    parser.add_argument(
+        "--figures-dir", default=None, help="where PNGs go (default: <results-dir>/figures)"
+    )
+    parser.add_argument(
+        "--study", default=None, help="study name shown in the title (default: folder name)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import os
+    from pathlib import Path
+
+    from shiftlab.report.figures import make_figures
+    from shiftlab.report.html import render
+    from shiftlab.report.tables import load_results
+
+    root = Path(args.results_dir)
+    results = load_results(root)
+    sidecar = root / "summary.csv.prov.json"
+    stats_cfg = {}
+    if sidecar.is_file():
+        stats_cfg = (json.loads(sidecar.read_text()).get("params") or {}).get("stats") or {}
+    figures_dir = Path(args.figures_dir) if args.figures_dir else root / "figures"
+    figs = make_figures(results, figures_dir, stats_cfg.get("clean_benchmark"))
+    page = render(results, figs, args.study or root.name, stats_cfg)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    print(f"report: {len(figs)} figures, {len(results.summary)} numbers -> {out}")
+    return 0

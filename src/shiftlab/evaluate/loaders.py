@@ -1,0 +1,112 @@
+"""Datasets over a benchmark index: still images, ImageNet-P videos as frames, and clean
+images kept as uint8 for on-the-fly corruption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+
+def _uint8_to_tensor(pixels: np.ndarray, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """HxWx3 uint8 -> normalised 3xHxW float (ToTensor + Normalize, without PIL round trips)."""
+    x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float().div_(255.0)
+    return (x - mean[:, None, None]) / std[:, None, None]
+
+
+class Normalizer:
+    """Mean/std normalisation of uint8 batches (NHWC) into model input (NCHW float)."""
+
+    def __init__(self, data_config: dict[str, Any]):
+        self.mean = torch.tensor(data_config["mean"], dtype=torch.float32)
+        self.std = torch.tensor(data_config["std"], dtype=torch.float32)
+
+    def one(self, pixels: np.ndarray) -> torch.Tensor:
+        return _uint8_to_tensor(pixels, self.mean, self.std)
+
+    def batch(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.permute(0, 3, 1, 2).float().div_(255.0)
+        return (x - self.mean[None, :, None, None]) / self.std[None, :, None, None]
+
+
+class ImageRows(Dataset):
+    """Index rows as model-ready tensors. With `resize`, the model's eval transform
+    (resize to size/crop_pct, centre crop); without, only normalisation (ImageNet-C)."""
+
+    def __init__(self, root: str, samples: list[str], data_config: dict[str, Any], resize: bool, raw: bool = False):
+        self.root = Path(root)
+        self.samples = samples
+        self.cfg = data_config
+        self.resize = resize
+        self.raw = raw
+        self.norm = Normalizer(data_config)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def pixels(self, i: int) -> np.ndarray:
+        from shiftlab.corrupt.imageio import load_rgb
+
+        pixels = load_rgb(self.root / self.samples[i], min_side=1).pixels
+        if self.resize:
+            pixels = resize_center_crop(pixels, self.cfg)
+        return pixels
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        pixels = self.pixels(i)
+        if self.raw:
+            return torch.from_numpy(np.ascontiguousarray(pixels)), i
+        return self.norm.one(pixels), i
+
+
+def resize_center_crop(pixels: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """The model's eval geometry (timm: short side to size/crop_pct, centre crop) on uint8.
+    Images already at the model's size are left untouched."""
+    import math
+
+    from PIL import Image
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as F
+
+    size = int(cfg["input_size"][-1])
+    h, w = pixels.shape[:2]
+    if h == size and w == size:
+        return pixels
+    short = int(math.floor(size / float(cfg["crop_pct"])))
+    try:
+        mode = InterpolationMode(cfg.get("interpolation", "bilinear"))
+    except ValueError:
+        mode = InterpolationMode.BILINEAR
+    img = F.resize(Image.fromarray(pixels), short, interpolation=mode)
+    img = F.center_crop(img, size)
+    return np.asarray(img, dtype=np.uint8)
+
+
+class VideoRows(Dataset):
+    """ImageNet-P sequences: each item is all frames of one mp4, normalised, no resize."""
+
+    def __init__(self, root: str, samples: list[str], data_config: dict[str, Any]):
+        self.root = Path(root)
+        self.samples = samples
+        self.norm = Normalizer(data_config)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from shiftlab.corrupt.video import read_video
+
+        frames = read_video(self.root / self.samples[i])
+        return self.norm.batch(torch.from_numpy(frames)), i
+
+
+def collate_videos(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """Concatenate the frames of several videos; remember (row, frame) of each."""
+    tensors, where = [], []
+    for frames, row in items:
+        tensors.append(frames)
+        where += [(row, f) for f in range(frames.shape[0])]
+    return torch.cat(tensors), where

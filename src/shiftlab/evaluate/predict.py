@@ -1,0 +1,193 @@
+"""`predict`: one run x one benchmark -> a predictions parquet (DESIGN.md contract).
+
+Stores what every metric needs (top-k, their probabilities, the max softmax probability,
+and per-benchmark extras), not full logits, so metrics are cheap pure functions later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device, summarize
+from shiftlab.evaluate.loaders import ImageRows, Normalizer, VideoRows, collate_videos
+from shiftlab.evaluate.protocol import Protocol, protocol_for
+
+log = logging.getLogger(__name__)
+META_KEY = b"shiftlab"
+
+
+def predict(
+    checkpoint: str | Path,
+    index: str | Path,
+    benchmark: dict[str, Any],
+    out: str | Path,
+    threads: int = 1,
+    batch_size: int = 64,
+    fp32: bool = False,
+    device: str = "auto",
+    topk: int = 5,
+    full: bool = False,
+) -> Path:
+    """Predict every sample (or frame, or corruption cell) of an indexed benchmark."""
+    from shiftlab.data import read_index
+    from shiftlab.hashing import sha256_file
+    from shiftlab.models import load_checkpoint
+    from shiftlab.provenance import make_record, now
+
+    started = now()
+    torch.set_num_threads(max(1, threads))
+    dev = pick_device(device)
+    model, meta = load_checkpoint(checkpoint, device="cpu")
+    frame, index_meta = read_index(index)
+    wnids = list(meta["wnids"])
+    kind = benchmark.get("kind") or index_meta["kind"]
+    proto = protocol_for(kind, wnids, frame["wnid"].tolist(), full=full)
+    scorer = Scorer(model, proto.class_ids, dev, bf16=bf16_supported(dev) and not fp32)
+    cfg = dict(meta["data_config"])
+    root = index_meta["root"]
+    workers = max(0, threads - 1) if threads > 1 else 0
+    if benchmark.get("source") == "on_the_fly":
+        rows = _on_the_fly(frame, root, cfg, proto, scorer, benchmark, batch_size, topk)
+    elif kind == "imagenet_p":
+        rows = _videos(frame, root, cfg, scorer, proto, batch_size, topk, workers)
+    else:
+        rows = _images(frame, root, cfg, proto, scorer, batch_size, topk, workers)
+    table = _table(list(rows), frame, proto, kind, wnids)
+    params = {"benchmark": benchmark, "topk": topk, "full_1000": full, "fp32": fp32 or not scorer.bf16,
+              "device": dev.type, "batch_size": batch_size}
+    record = make_record(
+        rule="predict",
+        params=params,
+        inputs={"checkpoint": checkpoint, "index": index},
+        input_hashes={"dataset_fingerprint": index_meta.get("fingerprint", "")},
+        started=started,
+        extra={
+            "run_model": meta["name"],
+            "training_provenance": meta.get("provenance", {}).get("params", {}),
+            "subset_wnids": list(proto.subset_wnids),
+            "label_space_size": len(wnids),
+            "label_space": index_meta.get("label_space"),
+            "benchmark_id": index_meta.get("benchmark"),
+            "kind": kind,
+        },
+    )
+    record["inputs"]["checkpoint"]["sha256"] = record["inputs"]["checkpoint"].get("sha256") or sha256_file(checkpoint)
+    return _write(table, record, Path(out))
+
+
+def _rows_from(probs: torch.Tensor, proto: Protocol, k: int) -> Iterator[tuple[np.ndarray, np.ndarray, float, np.ndarray]]:
+    ids, top_p, msp = summarize(probs, proto.class_ids, k)
+    for i in range(probs.shape[0]):
+        yield ids[i], top_p[i], float(msp[i]), probs[i].numpy()
+
+
+def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator[dict[str, Any]]:
+    data = ImageRows(root, frame["sample"].tolist(), cfg, resize=proto.resize)
+    loader = DataLoader(data, batch_size=batch_size, num_workers=workers, shuffle=False)
+    for x, rows in tqdm(loader, desc="predict", unit="batch", mininterval=5):
+        probs = scorer(x)
+        for r, (ids, p, msp, full) in zip(rows.tolist(), _rows_from(probs, proto, k), strict=True):
+            yield {"row": r, "frame": -1, "variant": None, "topk": ids, "topk_prob": p, "msp": msp, "probs": full}
+
+
+def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator[dict[str, Any]]:
+    data = VideoRows(root, frame["sample"].tolist(), cfg)
+    per_batch = max(1, batch_size // 32)  # ~31 frames per video
+    loader = DataLoader(data, batch_size=per_batch, num_workers=workers, collate_fn=collate_videos)
+    for x, where in tqdm(loader, desc="predict videos", unit="batch", mininterval=5):
+        probs = scorer(x)
+        for (r, f), (ids, p, msp, full) in zip(where, _rows_from(probs, proto, k), strict=True):
+            yield {"row": r, "frame": f, "variant": None, "topk": ids, "topk_prob": p, "msp": msp, "probs": full}
+
+
+def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterator[dict[str, Any]]:
+    """ImageNet-C without files: decode each clean image once, then corrupt it in memory for
+    every corruption x severity cell, with the same per-image seeds as materialization."""
+    from shiftlab.corrupt import apply_batch, image_seed, names
+
+    cells = [(c, s) for c in (bench.get("names") or names()) for s in bench.get("severities") or [1, 2, 3, 4, 5]]
+    study_seed = int(bench.get("seed", 0))
+    params = bench.get("params", "auto")
+    data = ImageRows(root, frame["sample"].tolist(), cfg, resize=True, raw=True)
+    norm = Normalizer(cfg)
+    loader = DataLoader(data, batch_size=batch_size, shuffle=False)
+    samples = frame["sample"].tolist()
+    for images, rows in tqdm(loader, desc="predict on-the-fly C", unit="batch", mininterval=5):
+        rows = rows.tolist()
+        for name, severity in cells:
+            seeds = [image_seed(study_seed, samples[r], name, severity) for r in rows]
+            corrupted = apply_batch(images, name, severity, seeds, params=params)
+            probs = scorer(norm.batch(corrupted))
+            for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
+                yield {"row": r, "frame": -1, "variant": f"{name}/{severity}", "topk": ids, "topk_prob": p,
+                       "msp": msp, "probs": full}
+
+
+def _table(rows: list[dict[str, Any]], frame: pd.DataFrame, proto: Protocol, kind: str, wnids: list[str]):
+    import pyarrow as pa
+
+    idx = np.array([r["row"] for r in rows], dtype=np.int64)
+    variants = [r["variant"] if r["variant"] is not None else frame["variant"].iat[r["row"]] for r in rows]
+    out = pd.DataFrame(
+        {
+            "sample": frame["sample"].to_numpy()[idx] if len(idx) else [],
+            "target": frame["target"].to_numpy()[idx].astype(np.int64) if len(idx) else [],
+            "wnid": frame["wnid"].to_numpy()[idx] if len(idx) else [],
+            "variant": [v if isinstance(v, str) else "" for v in variants],
+            "frame": np.array([r["frame"] for r in rows], dtype=np.int64),
+        }
+    )
+    columns = {
+        "topk": pa.array([r["topk"].tolist() for r in rows], type=pa.list_(pa.int64())),
+        "topk_prob": pa.array([r["topk_prob"].tolist() for r in rows], type=pa.list_(pa.float32())),
+        "msp": pa.array([r["msp"] for r in rows], type=pa.float32()),
+    }
+    if "labels" in frame.columns:
+        columns["labels"] = pa.array([list(frame["labels"].iat[i]) for i in idx], type=pa.list_(pa.int64()))
+    if kind == "cue_conflict":
+        columns["probs_subset16"] = pa.array(
+            [_aggregate16(r["probs"], proto, wnids) for r in rows], type=pa.list_(pa.float32())
+        )
+    order = np.lexsort((out["frame"].to_numpy(), out["sample"].to_numpy(), out["variant"].to_numpy()))
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    for name, col in columns.items():
+        table = table.append_column(name, col)
+    return table.take(pa.array(order))
+
+
+def _aggregate16(probs: np.ndarray, proto: Protocol, wnids: list[str]) -> list[float]:
+    """Cue-conflict: mean probability over each of the 16 categories' classes present in the
+    label space (model-vs-human aggregation); NaN for a category with none."""
+    from shiftlab.data.subsets import CUE_CONFLICT_CATEGORIES, cue_conflict_label_space_indices
+    from shiftlab.labels import LabelSpace
+
+    members = cue_conflict_label_space_indices(LabelSpace("run", tuple(wnids)))
+    position = {int(c): j for j, c in enumerate(proto.class_ids)}
+    out = []
+    for cat in CUE_CONFLICT_CATEGORIES:
+        cols = [position[i] for i in members[cat] if i in position]
+        out.append(float(np.mean(probs[cols])) if cols else float("nan"))
+    return out
+
+
+def _write(table, record: dict[str, Any], out: Path) -> Path:
+    """Atomic parquet write with the provenance record in the file metadata."""
+    import pyarrow.parquet as pq
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table = table.replace_schema_metadata({META_KEY: json.dumps(record, sort_keys=True).encode()})
+    tmp = out.with_name(f".{out.name}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,231 @@
+"""Report figures, one function per figure; each returns None when the study lacks the data
+(a study without ImageNet-P gets no flip-probability figure, not an error)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from shiftlab.report.tables import Results
+
+DPI = 110
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.tight_layout()
+    # no Software/date metadata: identical inputs give identical bytes
+    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    _plt().close(fig)
+    tmp.replace(path)
+    return path
+
+
+def _grid(n: int, width: float = 4.0, height: float = 3.4):
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig, axes = _plt().subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def accuracy_scatter(results: Results, path: Path) -> Path | None:
+    """Shifted vs clean accuracy per shifted benchmark, with the logit fit and its band."""
+    er = results.stats["effective_robustness"]
+    if er.empty:
+        return None
+    band = results.stats["effective_robustness_band"]
+    benches = list(dict.fromkeys(er["benchmark"]))
+    fig, axes = _grid(len(benches))
+    for ax, bench in zip(axes, benches, strict=True):
+        points = er[er["benchmark"] == bench]
+        line = band[band["benchmark"] == bench] if not band.empty else band
+        if not line.empty:
+            ax.fill_between(line["clean_acc"], line["low"], line["high"], color="C0", alpha=0.2, lw=0,
+                            label="95% bootstrap band")  # fmt: skip
+            ax.plot(line["clean_acc"], line["fit"], color="C0", label="logit fit")
+        lo = float(np.nanmin([points["clean_acc"].min(), points["shifted_acc"].min()]))
+        ax.plot([lo, 1], [lo, 1], ls=":", color="grey", lw=1, label="y = x")
+        ax.scatter(points["clean_acc"], points["shifted_acc"], color="C3", zorder=3, s=18)
+        for p in points.itertuples():
+            ax.annotate(
+                p.run,
+                (p.clean_acc, p.shifted_acc),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        ax.set_xlabel(f"accuracy on {points['clean_axis'].iloc[0]}")
+        ax.set_ylabel(f"accuracy on {bench}")
+        ax.set_title(bench)
+        ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+def ce_per_corruption(results: Results, path: Path) -> Path | None:
+    """Corruption error (AlexNet-normalised) per corruption, one bar per run."""
+    ce = results.metric("ce")
+    ce = ce[ce["variant"] != ""]
+    if ce.empty:
+        return None
+    table = ce.pivot_table(index="variant", columns="run", values="value", aggfunc="first")
+    plt = _plt()
+    fig, ax = plt.subplots(
+        figsize=(max(5.0, 0.55 * len(table) * max(1, len(table.columns)) / 2), 3.6)
+    )
+    table.plot.bar(ax=ax, width=0.8)
+    ax.axhline(1.0, color="grey", ls=":", lw=1)
+    ax.set_ylabel("CE (AlexNet = 1)")
+    ax.set_xlabel("corruption")
+    ax.legend(fontsize=7, title="run")
+    return _save(fig, path)
+
+
+def error_vs_severity(results: Results, path: Path) -> Path | None:
+    """Top-1 error against severity, averaged over corruptions, one line per run."""
+    rows = results.severity_rows()
+    if rows.empty:
+        return None
+    rows = rows.assign(error=1 - rows["value"].astype(float))
+    table = rows.groupby(["benchmark", "run", "severity"])["error"].mean().reset_index()
+    benches = list(dict.fromkeys(table["benchmark"]))
+    fig, axes = _grid(len(benches))
+    for ax, bench in zip(axes, benches, strict=True):
+        for run, part in table[table["benchmark"] == bench].groupby("run"):
+            ax.plot(part["severity"], part["error"], marker="o", label=run)
+        ax.set_xlabel("severity")
+        ax.set_ylabel("top-1 error (mean over corruptions)")
+        ax.set_title(bench)
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def flip_probability(results: Results, path: Path) -> Path | None:
+    """Flip probability per perturbation sequence, one bar per run."""
+    fp = results.metric("fp")
+    fp = fp[fp["variant"] != ""]
+    if fp.empty:
+        return None
+    table = fp.pivot_table(index="variant", columns="run", values="value", aggfunc="first")
+    fig, ax = _plt().subplots(
+        figsize=(max(5.0, 0.5 * len(table) * max(1, len(table.columns)) / 2), 3.6)
+    )
+    table.plot.bar(ax=ax, width=0.8)
+    ax.set_ylabel("flip probability")
+    ax.set_xlabel("perturbation")
+    ax.legend(fontsize=7, title="run")
+    return _save(fig, path)
+
+
+def class_sensitivity(results: Results, path: Path) -> Path | None:
+    """Classes unaffected vs affected per transformation / corruption: the seed count
+    (uncorrected t-test) next to the corrected paired count."""
+    tested = results.metric("classes_tested")
+    if tested.empty:
+        return None
+    keys = ["benchmark", "variant"]
+    table = tested[keys + ["value"]].rename(columns={"value": "tested"})
+    for metric in ("classes_affected_seed", "classes_affected_corrected"):
+        table = table.merge(
+            results.metric(metric)[keys + ["value"]].rename(columns={"value": metric}), on=keys
+        )
+    labels = [f"{b}:{v}" for b, v in zip(table["benchmark"], table["variant"], strict=True)]
+    y = np.arange(len(table))
+    fig, ax = _plt().subplots(figsize=(6.5, 0.45 * len(table) + 1.2))
+    h = 0.38
+    for offset, metric, name, color in ((-h / 2, "classes_affected_seed", "seed (p<α, uncorrected)", "C3"),
+                                        (h / 2, "classes_affected_corrected", "paired, corrected", "C1")):  # fmt: skip
+        affected = table[metric].astype(float).to_numpy()
+        unaffected = table["tested"].astype(float).to_numpy() - affected
+        ax.barh(y + offset, affected, h, color=color, label=f"affected: {name}")
+        ax.barh(y + offset, unaffected, h, left=affected, color=color, alpha=0.25)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("classes (dark: affected, light: unaffected)")
+    ax.legend(fontsize=7, loc="lower right")
+    return _save(fig, path)
+
+
+def reliability(results: Results, path: Path, benchmark: str | None = None) -> Path | None:
+    """Reliability diagrams (accuracy vs confidence per bin) on one benchmark, per run."""
+    rel = results.stats["reliability"]
+    if rel.empty:
+        return None
+    benches = list(dict.fromkeys(rel["benchmark"]))
+    bench = benchmark if benchmark in benches else benches[0]
+    rel = rel[rel["benchmark"] == bench]
+    runs = list(dict.fromkeys(rel["run"]))
+    fig, axes = _grid(len(runs), 3.2, 3.2)
+    for ax, run in zip(axes, runs, strict=True):
+        part = rel[rel["run"] == run]
+        width = (part["bin_high"] - part["bin_low"]).to_numpy()
+        ax.bar(part["bin_low"], part["accuracy"], width=width, align="edge", color="C0", edgecolor="white",
+               label="accuracy")  # fmt: skip
+        ax.bar(part["bin_low"], part["confidence"] - part["accuracy"], bottom=part["accuracy"], width=width,
+               align="edge", color="C3", alpha=0.3, label="gap")  # fmt: skip
+        ax.plot([0, 1], [0, 1], ls=":", color="grey")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence (max softmax)")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"{run} on {bench}", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+def shape_bias(results: Results, path: Path) -> Path | None:
+    """Shape bias on cue-conflict stimuli per run (0 = texture, 1 = shape)."""
+    sb = results.metric("shape_bias", variant="")
+    if sb.empty:
+        return None
+    sb = sb.sort_values("value")
+    fig, ax = _plt().subplots(figsize=(5.5, 0.4 * len(sb) + 1.2))
+    ax.barh(sb["run"] + " (" + sb["benchmark"] + ")", sb["value"].astype(float), color="C2")
+    ax.axvline(0.5, color="grey", ls=":", lw=1)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("shape bias  (texture 0 ... 1 shape)")
+    return _save(fig, path)
+
+
+# file name -> (function, title); order = order in the report
+FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
+    "accuracy_scatter.png": (accuracy_scatter, "Shifted vs clean accuracy with the logit fit"),
+    "ce_per_corruption.png": (ce_per_corruption, "Corruption error per corruption"),
+    "error_vs_severity.png": (error_vs_severity, "Error vs severity"),
+    "flip_probability.png": (flip_probability, "Flip probability per perturbation"),
+    "class_sensitivity.png": (
+        class_sensitivity,
+        "Class sensitivity per transformation / corruption",
+    ),
+    "reliability.png": (reliability, "Reliability diagrams"),
+    "shape_bias.png": (shape_bias, "Shape bias"),
+}
+
+
+def make_figures(
+    results: Results, out_dir: Path, clean_benchmark: str | None = None
+) -> dict[str, Path]:
+    """Draw every figure the data allows; returns name -> path."""
+    made = {}
+    for name, (draw, _) in FIGURES.items():
+        if draw is reliability:
+            path = reliability(results, out_dir / name, clean_benchmark)
+        else:
+            path = draw(results, out_dir / name)
+        if path is not None:
+            made[name] = path
+    return made

@@ -1,0 +1,95 @@
+"""`shiftlab track` against a real SQLite store, and audit's comparison with MLflow."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from shiftlab.cli import main
+from shiftlab.tracking import client_for, lookup_run_id, metric_key, read_tracking_json
+
+
+def track(study, uri: str | None = None) -> dict:
+    out = study.results / "tracking.json"
+    args = ["track", "--results-dir", str(study.results), "--study", "demo", "--out", str(out)]
+    assert main(args + (["--tracking-uri", uri] if uri else [])) == 0
+    return read_tracking_json(out)
+
+
+def test_track_logs_every_job_once_and_updates_changed_ones(study, capsys):
+    tracking = track(study)
+    assert (
+        tracking["tracking_uri"].startswith("sqlite:///")
+        and (study.results / "mlflow.db").is_file()
+    )
+    assert set(tracking["train"]) == {"r1", "r2"} and set(tracking["metrics"]) == {"r1", "r2"}
+    client = client_for(tracking["tracking_uri"])
+
+    train = client.get_run(lookup_run_id(tracking, "r1"))
+    history = client.get_metric_history(train.info.run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(1, 1.0), (2, 1.5)]
+    assert {"acc", "lr", "images_per_s"} <= set(train.data.metrics)
+    assert train.data.params["recipe.epochs"] == "2"
+    assert len(train.data.tags["checkpoint_sha256"]) == 64
+
+    run_id = lookup_run_id(tracking, "r1", "val")
+    logged = client.get_run(run_id)
+    csv = pd.read_csv(study.metrics("r1"), keep_default_na=False)
+    for row in csv.itertuples():
+        assert logged.data.metrics[metric_key(row.variant, row.metric)] == pytest.approx(row.value)
+    tags = logged.data.tags
+    assert tags["shiftlab.benchmark"] == "val" and tags["shiftlab.rule"] == "metrics"
+    assert json.loads(tags["shiftlab.wildcards"]) == {"run": "r1", "benchmark": "val"}
+    assert tags["predictions_sha256"] == csv["predictions_sha256"][0]
+    assert len(tags["dataset_fingerprint"]) == 64
+
+    assert track(study) == tracking  # idempotent: same ids, nothing new
+    capsys.readouterr()
+    experiment = client.get_experiment_by_name("demo")
+    assert len(client.search_runs([experiment.experiment_id])) == 4
+
+    frame = csv.copy()
+    frame.loc[frame["metric"] == "top1", "value"] += 1
+    frame.to_csv(study.metrics("r1"), index=False)
+    again = track(study)
+    assert "1 updated, 3 unchanged" in capsys.readouterr().out
+    new_id = lookup_run_id(again, "r1", "val")
+    assert new_id != run_id and lookup_run_id(again, "r2", "val") == lookup_run_id(
+        tracking, "r2", "val"
+    )
+    assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+    assert len(client.search_runs([experiment.experiment_id])) == 4
+
+
+def test_audit_recompute_checks_metric_code_and_mlflow(study, capsys):
+    tracking = track(study)
+    frame = pd.read_csv(study.summary, keep_default_na=False)
+    frame["mlflow_run_id"] = [
+        lookup_run_id(tracking, r, b) for r, b in zip(frame.run, frame.benchmark, strict=True)
+    ]
+    frame.to_csv(study.summary, index=False)
+    capsys.readouterr()
+    assert main(["audit", str(study.summary), "--recompute"]) == 0, capsys.readouterr().out
+
+    # MLflow disagrees with the summary for one number
+    client = client_for(tracking["tracking_uri"])
+    client.log_metric(frame.loc[0, "mlflow_run_id"], "top1", 1.0)
+    assert main(["audit", str(study.summary), "--recompute", "--row", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "MLflow top1=1.0" in out and "row 0" in out
+
+
+def test_recompute_catches_metrics_not_reproduced_by_current_code(study, capsys):
+    # a metrics CSV (and summary) consistently edited: hashes agree, the number does not
+    for path in (study.metrics("r2"), study.summary):
+        frame = pd.read_csv(path, keep_default_na=False)
+        frame.loc[(frame.run == "r2") & (frame.metric == "top1"), "value"] = 99.0
+        frame.to_csv(path, index=False)
+    (study.summary.parent / "summary.csv.prov.json").unlink()
+    assert main(["audit", str(study.summary)]) == 0
+    capsys.readouterr()
+    assert main(["audit", str(study.summary), "--recompute"]) == 1
+    errors = [x for x in capsys.readouterr().out.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1 and "predictions/r2/val.parquet: recomputed" in errors[0]

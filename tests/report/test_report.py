@@ -1,0 +1,64 @@
+import re
+
+import pandas as pd
+import pytest
+from study_fixture import make_study
+
+from shiftlab.cli import main
+from shiftlab.errors import UserError
+from shiftlab.report.tables import load_results
+
+
+def _build(root, benchmarks):
+    study = make_study(root, benchmarks=benchmarks, per_class=4)
+    assert main(["aggregate", "--study", "demo", "--metrics", *study["metrics"], "--predictions",
+                 *study["predictions"], "--stats-json", study["stats_json"], "--out-dir", str(root),
+                 "--config-sha256", "feed"])  == 0  # fmt: skip
+    out = root / "report.html"
+    assert main(["report", "--results-dir", str(root), "--out", str(out)]) == 0
+    return out.read_text()
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full") / "demo"
+    return root, _build(root, ("val", "t", "c", "v2", "a", "p", "cue"))
+
+
+def test_self_contained_and_every_figure_embedded(full):
+    root, page = full
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "<script" not in page
+    pngs = sorted(p.name for p in (root / "figures").glob("*.png"))
+    assert len(pngs) == 7
+    assert page.count('src="data:image/png;base64,') == len(pngs)
+    for section in ("effective-robustness", "corruptions", "perturbations", "class-sensitivity", "pairwise",
+                    "calibration", "shape-bias", "methods", "provenance"):  # fmt: skip
+        assert f'id="{section}"' in page, section
+
+
+def test_every_number_links_to_an_existing_provenance_row(full):
+    root, page = full
+    summary = pd.read_csv(root / "summary.csv")
+    links = set(re.findall(r'href="#s(\d+)"', page))
+    anchors = set(re.findall(r'<tr id="s(\d+)">', page))
+    assert links and links <= anchors
+    assert len(anchors) == len(summary)
+    # the hashes of a linked row are printed in its provenance entry
+    row = summary.iloc[int(sorted(links, key=int)[0])]
+    entry = page[page.index(f'<tr id="s{row.name}">') :].split("</tr>")[0]
+    assert row.predictions_sha256.split(";")[0] in entry and "feed" in entry
+
+
+def test_missing_benchmarks_omit_sections(tmp_path):
+    page = _build(tmp_path / "demo", ("val", "v2"))
+    assert 'id="effective-robustness"' in page
+    for section in ("corruptions", "perturbations", "class-sensitivity", "shape-bias"):
+        assert f'id="{section}"' not in page, section
+    assert page.count("data:image/png;base64,") == 2  # scatter + reliability
+
+
+def test_report_without_aggregate_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="aggregate"):
+        load_results(tmp_path)
+    assert main(["report", "--results-dir", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2

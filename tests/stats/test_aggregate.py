@@ -1,0 +1,140 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+from scipy.special import logit
+from study_fixture import make_study
+
+from shiftlab.cli import main
+from shiftlab.errors import UserError
+from shiftlab.stats.aggregate import StatsConfig
+from shiftlab.stats.inputs import PROVENANCE_COLUMNS, SUMMARY_COLUMNS
+
+STATS_FILES = [
+    "seed_ttests",
+    "mcnemar",
+    "wilcoxon",
+    "pairwise",
+    "effective_robustness",
+    "bootstrap_ci",
+]
+
+
+def _aggregate(root, study, *extra) -> int:
+    return main(["aggregate", "--study", "demo", "--metrics", *study["metrics"], "--predictions",
+                 *study["predictions"], "--stats-json", study["stats_json"], "--out-dir", str(root),
+                 "--config-sha256", "cafe", *extra])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def aggregated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results") / "demo"
+    study = make_study(root)
+    tracking = root / "tracking.json"
+    tracking.write_text(json.dumps({"runs": {"r1": "mlflow-r1"}}))
+    assert _aggregate(root, study, "--mlflow-ids", str(tracking)) == 0
+    return root
+
+
+def _read(path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"variant": str, "run": str}).fillna({"variant": ""})
+
+
+def _correct(root, run, bench):
+    frame = pq.read_table(root / "predictions" / run / f"{bench}.parquet").to_pandas()
+    return frame, (frame["topk"].str[0] == frame["target"]).to_numpy()
+
+
+def test_outputs_and_provenance(aggregated):
+    summary = pd.read_csv(aggregated / "summary.csv", dtype=str, keep_default_na=False)
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    for column in (
+        "checkpoint_sha256",
+        "dataset_fingerprint",
+        "predictions_sha256",
+        "code_version",
+    ):
+        assert (summary[column] != "").all(), column
+    assert (summary["config_sha256"] == "cafe").all()
+    assert set(summary.loc[summary.run == "r1", "mlflow_run_id"]) == {"mlflow-r1"}
+    for name in STATS_FILES:
+        assert not pd.read_csv(aggregated / "stats" / f"{name}.csv").empty, name
+    assert (aggregated / "summary.csv.prov.json").is_file()
+    assert not list(aggregated.rglob("*.tmp"))
+    # every metric from the metrics CSVs is in the summary
+    metrics = pd.concat(pd.read_csv(p) for p in (aggregated / "metrics").rglob("*.csv"))
+    assert len(summary.merge(metrics[["run", "benchmark", "metric"]].drop_duplicates())) >= len(
+        metrics
+    )
+    # a multi-file number lists each file
+    slope = summary[summary.metric == "eff_robustness_slope"].iloc[0]
+    assert len(slope.predictions_sha256.split(";")) == 8
+    assert set(PROVENANCE_COLUMNS) <= set(summary.columns)
+
+
+def test_accuracy_ci_filled_from_bootstrap(aggregated):
+    summary = _read(aggregated / "summary.csv")
+    top1 = summary[(summary.metric == "top1") & (summary.run == "r2") & (summary.benchmark == "v2")]
+    assert len(top1) == 1
+    row = top1.iloc[0]
+    _, correct = _correct(aggregated, "r2", "v2")
+    assert row.value == pytest.approx(correct.mean())
+    assert row.ci_low < row.value < row.ci_high
+
+
+def test_mcnemar_and_wilcoxon_equal_scipy(aggregated):
+    mc = _read(aggregated / "stats" / "mcnemar.csv")
+    row = mc[(mc.benchmark == "t") & (mc.variant == "") & (mc.run_b == "r3")].iloc[0]
+    _, a = _correct(aggregated, "r0", "t")
+    frame, b = _correct(aggregated, "r3", "t")
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    assert (row.only_a, row.only_b) == (only_a, only_b)
+    assert row.pvalue == pytest.approx(stats.binomtest(only_a, only_a + only_b).pvalue)
+    wil = _read(aggregated / "stats" / "wilcoxon.csv")
+    w = wil[
+        (wil.comparison == "runs")
+        & (wil.benchmark == "t")
+        & (wil.variant == "")
+        & (wil.run_b == "r3")
+    ].iloc[0]
+    per_class = pd.DataFrame({"a": a, "b": b, "wnid": frame["wnid"]}).groupby("wnid").mean()
+    ref = stats.wilcoxon(per_class["b"], per_class["a"])
+    assert w.statistic == pytest.approx(ref.statistic) and w.pvalue == pytest.approx(ref.pvalue)
+    pair = _read(aggregated / "stats" / "pairwise.csv")
+    p = pair[(pair.benchmark == "t") & (pair.variant == "") & (pair.run_b == "r3")].iloc[0]
+    assert p["diff"] == pytest.approx(b.mean() - a.mean()) and p.ci_low <= p["diff"] <= p.ci_high
+
+
+def test_effective_robustness_equals_linregress(aggregated):
+    er = pd.read_csv(aggregated / "stats" / "effective_robustness.csv")
+    v2 = er[er.benchmark == "v2"].sort_values("run")
+    xs = [_correct(aggregated, r, "val")[1].mean() for r in v2.run]
+    ys = [_correct(aggregated, r, "v2")[1].mean() for r in v2.run]
+    np.testing.assert_allclose(v2.clean_acc, xs)
+    ref = stats.linregress(logit(xs), logit(ys))
+    assert v2.slope.iloc[0] == pytest.approx(ref.slope)
+    assert v2.clean_axis.iloc[0] == "val"
+    # A is a 3-class subset: its clean axis is val restricted to those classes
+    assert (er[er.benchmark == "a"].clean_axis == "val-on-a-classes").all()
+
+
+def test_seed_conditions(aggregated):
+    seed = pd.read_csv(aggregated / "stats" / "seed_ttests.csv")
+    assert set(seed[seed.benchmark == "t"].condition) == {"rotation", "hflip"}
+    assert set(seed[seed.benchmark == "c"].condition) == {"gaussian_noise", "contrast"}
+
+
+def test_missing_benchmarks_and_bad_config(tmp_path):
+    root = tmp_path / "demo"
+    study = make_study(root, benchmarks=("val", "v2"))
+    assert _aggregate(root, study) == 0
+    assert pd.read_csv(root / "stats" / "seed_ttests.csv").empty
+    with pytest.raises(UserError, match="correction"):
+        StatsConfig.from_json('{"correction": "bonferroni"}')
+    with pytest.raises(UserError, match="unknown keys"):
+        StatsConfig.from_json('{"alpah": 0.05}')
+    bad = dict(study, stats_json=json.dumps({"baseline_run": "nope"}))
+    assert _aggregate(root, bad) == 2
