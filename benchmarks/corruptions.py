@@ -99,7 +99,9 @@ def main() -> int:
         if batch.is_cuda:
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        print(f"apply_batch on {args.device}: {args.batch / elapsed:.1f} images/s for the 19x5 suite")
+        print(
+            f"apply_batch on {args.device}: {args.batch / elapsed:.1f} images/s for the 19x5 suite"
+        )
     return 0
 
 

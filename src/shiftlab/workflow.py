@@ -29,8 +29,9 @@ DERIVED_SUFFIX = {"imagenet_c": "c", "tiny_imagenet_c": "c", "imagenet_p": "p", 
 TRAIN_KINDS = {"imagenet_train", "tiny_imagenet"}
 NAME_REGEX = r"[A-Za-z0-9][A-Za-z0-9_.+\-]*"
 # Which benchmark needs the clean set as a reference: A/R (clean val on the same 200 classes),
-# O (in-distribution half), C (relative mCE), transforms (control for the seed t-tests).
-NEEDS_CLEAN = {"imagenet_a", "imagenet_r", "imagenet_o", "imagenet_c", "tiny_imagenet_c", "transforms"}
+# C (relative mCE), transforms (control for the seed t-tests). ImageNet-O's in-distribution
+# half is predicted into its own file (same 200-class mask), from the clean index.
+NEEDS_CLEAN = {"imagenet_a", "imagenet_r", "imagenet_c", "tiny_imagenet_c", "transforms"}
 NEEDS_BASELINE = {"imagenet_c", "tiny_imagenet_c", "imagenet_p"}
 
 
@@ -53,6 +54,10 @@ class Study:
     """A validated config seen as files: what each rule reads and writes."""
 
     name_regex = NAME_REGEX
+    stats_tables = (
+        "seed_ttests", "mcnemar", "wilcoxon", "pairwise", "effective_robustness",
+        "effective_robustness_band", "bootstrap_ci", "reliability",
+    )  # fmt: skip
 
     def __init__(self, config: dict[str, Any]):
         self.config = config
@@ -145,11 +150,7 @@ class Study:
         if k == "c":
             return base | {"names": c["names"], "severities": c["severities"]}
         if k == "p":
-            return base | {
-                "perturbations": c["perturbations"],
-                "difficulty": c["difficulty"],
-                "sequences_per_class": c["sequences_per_class"],
-            }
+            return base | {"perturbations": c["perturbations"], "difficulty": c["difficulty"]}
         return base | {"transforms": c["transforms"]}
 
     def shard_files(self, src: str, k: str) -> list[str]:
@@ -164,7 +165,12 @@ class Study:
     # --- models -------------------------------------------------------------------------
     def model_entry(self, run: str) -> dict[str, Any]:
         entry = self.run(run)
-        return {"model": entry["model"], "weights": entry["weights"], "seed": self.config["seed"]}
+        return {"model": entry["model"], "weights": entry["weights"]}
+
+    def run_seed(self, run: str) -> int:
+        """Seed of a run's random init and data order: distinct per run, fixed by the study seed."""
+        digest = hashlib.sha256(f"{self.config['seed']}/{run}".encode()).digest()
+        return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
     def recipe_entry(self, run: str) -> dict[str, Any]:
         return dict(self.config["recipes"][self.run(run)["recipe"]])
@@ -181,9 +187,20 @@ class Study:
     def eval_benchmarks(self) -> list[str]:
         return [b for b, e in self.benchmarks.items() if e["kind"] not in TRAIN_KINDS]
 
-    def predict_index(self, bid: str) -> str:
+    def predict_inputs(self, run: str, bid: str) -> dict[str, str]:
         entry = self.bench(bid)
-        return self.index_file(entry["from"] if entry["source"] == "on_the_fly" else bid)
+        inputs = {
+            "checkpoint": self.checkpoint(run),
+            "index": self.index_file(entry["from"] if entry["source"] == "on_the_fly" else bid),
+        }
+        clean = self.config["stats"]["clean_benchmark"]
+        if entry["kind"] == "imagenet_o" and clean in self.benchmarks:
+            inputs["clean_index"] = self.index_file(clean)
+        return inputs
+
+    @staticmethod
+    def predict_flags(inputs: Any) -> str:
+        return f"--clean-index {_quote(inputs.clean_index)}" if "clean_index" in inputs.keys() else ""
 
     def benchmark_entry(self, bid: str) -> dict[str, Any]:
         """The benchmark's config entry, plus what on-the-fly corruption needs."""
@@ -232,6 +249,10 @@ class Study:
 
     def histories(self) -> list[str]:
         return [f"{self.study_dir}/train/{r}/history.csv" for r in self.trained_runs()]
+
+    def metrics_settings(self) -> str:
+        stats = self.config["stats"]
+        return f"--bootstrap {int(stats['bootstrap'])} --seed {int(self.config['seed'])} --alpha {stats['alpha']}"
 
     def stats_settings(self) -> dict[str, Any]:
         return dict(self.config["stats"]) | {"seed": self.config["seed"], "baseline_run": baseline_run(self.config)}

@@ -40,7 +40,9 @@ def test_modes_convert_like_pil_and_are_logged(rgb, tmp_path, caplog, mode):
     assert decoded.pixels.dtype == np.uint8 and decoded.pixels.shape == (48, 64, 3)
     assert np.array_equal(decoded.pixels, expected)
     assert decoded.conversion
-    assert any(str(path) in r.getMessage() and "converted" in r.getMessage() for r in caplog.records)
+    assert any(
+        str(path) in r.getMessage() and "converted" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_palette_with_transparency(rgb, tmp_path):
@@ -49,7 +51,9 @@ def test_palette_with_transparency(rgb, tmp_path):
     img.save(tmp_path / "t.png", transparency=0)
     decoded = load_rgb(tmp_path / "t.png")
     assert decoded.conversion == "palette"
-    assert np.array_equal(decoded.pixels, np.asarray(Image.open(tmp_path / "t.png").convert("RGBA").convert("RGB")))
+    assert np.array_equal(
+        decoded.pixels, np.asarray(Image.open(tmp_path / "t.png").convert("RGBA").convert("RGB"))
+    )
 
 
 def test_16bit_greyscale_is_rescaled_not_clipped(tmp_path):
@@ -65,7 +69,9 @@ def test_16bit_greyscale_is_rescaled_not_clipped(tmp_path):
 def test_16bit_colour_png_is_reduced_and_noted(tmp_path):
     import cv2
 
-    values = (np.arange(48 * 64 * 3, dtype=np.uint32).reshape(48, 64, 3) * 7 % 65536).astype(np.uint16)
+    values = (np.arange(48 * 64 * 3, dtype=np.uint32).reshape(48, 64, 3) * 7 % 65536).astype(
+        np.uint16
+    )
     cv2.imwrite(str(tmp_path / "c16.png"), values[..., ::-1])  # OpenCV writes BGR
     decoded = load_rgb(tmp_path / "c16.png")
     assert np.array_equal(decoded.pixels, (values >> 8).astype(np.uint8))
@@ -77,7 +83,9 @@ def test_first_frame_of_animation(rgb, tmp_path):
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     decoded = load_rgb(tmp_path / "anim.gif")
     assert "first of 2 frames" in decoded.conversion
-    assert np.array_equal(decoded.pixels, np.asarray(Image.open(tmp_path / "anim.gif").convert("RGB")))
+    assert np.array_equal(
+        decoded.pixels, np.asarray(Image.open(tmp_path / "anim.gif").convert("RGB"))
+    )
 
 
 def test_float_images_are_refused_naming_the_file(tmp_path):

@@ -81,7 +81,9 @@ def test_same_seed_same_bytes_and_shape(name, photo):
 def test_batch_equals_per_image_in_any_order(name, layout, photos):
     images = np.stack([p[:64, :64] for p in photos.values()])
     seeds = [7, 8, 9]
-    expected = [corrupt.apply(img, name, 2, s, params="tiny") for img, s in zip(images, seeds)]
+    expected = [
+        corrupt.apply(img, name, 2, s, params="tiny") for img, s in zip(images, seeds, strict=True)
+    ]
     batch = torch.from_numpy(images)
     if layout == "nchw":
         batch = batch.permute(0, 3, 1, 2).contiguous()

@@ -9,8 +9,18 @@ from shiftlab.corrupt import sequences as seq
 from shiftlab.corrupt.video import encode_video, read_video, write_video
 from shiftlab.errors import UserError
 
-TEST_SPLIT = ["gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow",
-              "brightness", "translate", "rotate", "tilt", "scale"]
+TEST_SPLIT = [
+    "gaussian_noise",
+    "shot_noise",
+    "motion_blur",
+    "zoom_blur",
+    "snow",
+    "brightness",
+    "translate",
+    "rotate",
+    "tilt",
+    "scale",
+]
 VALIDATION_SPLIT = ["speckle_noise", "gaussian_blur", "spatter", "shear"]
 
 
@@ -59,7 +69,9 @@ def test_frame_counts_and_shapes(photo, name):
 
 
 def test_imagenet_geometry_and_translate_frames(photo):
-    big = np.asarray(__import__("PIL.Image", fromlist=["Image"]).fromarray(photo).resize((300, 225)))
+    big = np.asarray(
+        __import__("PIL.Image", fromlist=["Image"]).fromarray(photo).resize((300, 225))
+    )
     frames = seq.make_sequence(big, "translate", params="imagenet")
     assert frames.shape == (41, 224, 224, 3)
     geometry = seq.resolve_geometry("auto", 225, 300)
@@ -83,15 +95,21 @@ def test_noise_frame_zero_is_clean_and_frames_independent(photo, name):
     frames = seq.make_sequence(photo, name, difficulty=1, seed=5, params="tiny")
     assert np.array_equal(frames[0], clean)
     assert not np.array_equal(frames[1], frames[2])
-    deviation = [np.abs(seq.make_sequence(photo, name, d, seed=5, params="tiny")[1:].astype(int) - clean).mean()
-                 for d in (1, 2, 3)]
+    deviation = [
+        np.abs(
+            seq.make_sequence(photo, name, d, seed=5, params="tiny")[1:].astype(int) - clean
+        ).mean()
+        for d in (1, 2, 3)
+    ]
     assert deviation[0] < deviation[1] < deviation[2]
 
 
 def test_gaussian_noise_magnitudes_match_published_sigmas():
     flat = np.full((64, 64, 3), 128, np.uint8)
     for difficulty, sigma in zip((1, 2, 3), (0.03, 0.05, 0.08), strict=True):
-        frames = seq.make_sequence(flat, "gaussian_noise", difficulty, seed=1, params="imagenet", resize=64, crop=64)
+        frames = seq.make_sequence(
+            flat, "gaussian_noise", difficulty, seed=1, params="imagenet", resize=64, crop=64
+        )
         noise = frames[1:].astype(np.float64) - 128 + 0.5  # +0.5: truncation bias
         assert abs(noise.std() / 255 - sigma) < 0.05 * sigma
     shot = seq.make_sequence(flat, "shot_noise", 1, seed=1, params="imagenet", resize=64, crop=64)
@@ -124,7 +142,9 @@ def test_spatter_drip_equals_numpy_convolve():
     rng = np.random.default_rng(0)
     layer = rng.random((23, 7))
     for kernel in ((0.05, 0.1, 0.15, 0.7), (0.2, 0.8)):
-        ref = np.apply_along_axis(lambda col, k=kernel: np.convolve(col, np.array(k), mode="same"), 0, layer)
+        ref = np.apply_along_axis(
+            lambda col, k=kernel: np.convolve(col, np.array(k), mode="same"), 0, layer
+        )
         assert np.allclose(seq.drip(layer, kernel), ref)
 
 
@@ -180,6 +200,15 @@ def test_opencv_reads_our_mp4_like_the_official_loader(photo, tmp_path):
     ours = read_video(tmp_path / "scale.mp4")
     assert len(decoded) == 31
     assert np.abs(np.stack(decoded).astype(int) - ours).max() <= 2
+
+
+def test_reader_decodes_444_streams_of_any_size(photo, tmp_path):
+    # ffmpeg picks yuv444p for RGB PNG input without -pix_fmt (the published command line)
+    frames = seq.make_sequence(photo, "rotate", params="auto", crop=70)[:, :69]
+    write_video(tmp_path / "444.mp4", frames, noise=False, pix_fmt="yuv444p")
+    decoded = read_video(tmp_path / "444.mp4")
+    assert decoded.shape == (31, 70, 69, 3)
+    assert psnr(decoded, frames) > 35
 
 
 def test_odd_frame_size_is_refused():

@@ -35,7 +35,9 @@ def test_histeq_matches_opencv_and_hand_computed(photo):
     import cv2
 
     out = T.apply_transform(photo, "histeq", 0)
-    reference = np.stack([cv2.equalizeHist(np.ascontiguousarray(photo[..., c])) for c in range(3)], -1)
+    reference = np.stack(
+        [cv2.equalizeHist(np.ascontiguousarray(photo[..., c])) for c in range(3)], -1
+    )
     assert np.array_equal(out, reference)
     # levels 10, 10, 20, 30: lowest -> 0, then round(255 * (cdf - 2) / (4 - 2))
     channel = np.array([[10, 10], [20, 30]], np.uint8)
@@ -58,10 +60,21 @@ def test_affine_matches_torchvision():
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
-    for angle, translate, scale, shear in [(7, (0, 0), 1.0, 0), (-15, (3, -2), 1.0, 0),
-                                           (0, (0, 0), 0.4, 0), (0, (0, 0), 1.0, 10), (20, (1, 1), 1.1, 5)]:
-        ref = F.affine(Image.fromarray(image), angle=angle, translate=list(translate), scale=scale,
-                       shear=[shear, 0.0], interpolation=InterpolationMode.BILINEAR)
+    for angle, translate, scale, shear in [
+        (7, (0, 0), 1.0, 0),
+        (-15, (3, -2), 1.0, 0),
+        (0, (0, 0), 0.4, 0),
+        (0, (0, 0), 1.0, 10),
+        (20, (1, 1), 1.1, 5),
+    ]:
+        ref = F.affine(
+            Image.fromarray(image),
+            angle=angle,
+            translate=list(translate),
+            scale=scale,
+            shear=[shear, 0.0],
+            interpolation=InterpolationMode.BILINEAR,
+        )
         ours = T.affine(image, angle=angle, translate=translate, scale=scale, shear=shear)
         assert np.array_equal(ours, np.asarray(ref))
 
@@ -80,8 +93,12 @@ def test_zoom_and_combination(photo):
     zoomed = T.apply_transform(photo, "zoom", 0, {"zoom": {"factor": 2.0}})
     reference = np.asarray(Image.fromarray(photo[16:48, 16:48]).resize((64, 64), Image.BILINEAR))
     assert np.array_equal(zoomed, reference)
-    combo = T.apply_transform(photo, "histeq_zoom_brightness", 0,
-                              {"histeq_zoom_brightness": {"zoom": 2.0, "brightness": 1.5}})
+    combo = T.apply_transform(
+        photo,
+        "histeq_zoom_brightness",
+        0,
+        {"histeq_zoom_brightness": {"zoom": 2.0, "brightness": 1.5}},
+    )
     step = T.apply_transform(photo, "histeq", 0)
     step = T.apply_transform(step, "zoom", 0, {"zoom": {"factor": 2.0}})
     step = T.apply_transform(step, "brightness", 0, {"brightness": {"factor": 1.5}})
@@ -123,8 +140,10 @@ def test_embed_black_shifts_a_fixed_embedding(photo):
 
 @pytest.mark.parametrize("method", ["telea", "ns", "edge"])
 def test_embed_inpaint_keeps_image_and_fills_background(photo, method):
-    config = {"embed_inpaint": {"max_shift": 2, "fraction": 0.5, "axis": "x", "method": method},
-              "embed_black": {"max_shift": 2, "fraction": 0.5, "axis": "x"}}
+    config = {
+        "embed_inpaint": {"max_shift": 2, "fraction": 0.5, "axis": "x", "method": method},
+        "embed_black": {"max_shift": 2, "fraction": 0.5, "axis": "x"},
+    }
     black = T.apply_transform(photo, "embed_black_1", 0, config)
     filled = T.apply_transform(photo, "embed_inpaint_1", 0, config)
     inside = black.any(axis=2)
@@ -152,8 +171,16 @@ def test_variants_and_config_errors():
     assert len(T.transform_variants({"embed_black": {"max_shift": 3}})) == 4
     assert T.parse_variant("embed_inpaint_12") == ("embed_inpaint", 12)
     assert set(T.list_transforms(probes=False)) == {
-        "rotation", "brightness", "histeq", "hflip", "vflip", "translate", "zoom", "perspective",
-        "histeq_zoom_brightness"}
+        "rotation",
+        "brightness",
+        "histeq",
+        "hflip",
+        "vflip",
+        "translate",
+        "zoom",
+        "perspective",
+        "histeq_zoom_brightness",
+    }
     with pytest.raises(UserError, match="valid names: rotation"):
         T.transform_variants({"sharpen": {}})
     with pytest.raises(UserError, match="transforms.rotation: unknown parameter"):
@@ -161,4 +188,6 @@ def test_variants_and_config_errors():
     with pytest.raises(UserError, match="unknown transform variant"):
         T.parse_variant("hflip_2")
     with pytest.raises(UserError, match="0..2"):
-        T.apply_transform(np.zeros((64, 64, 3), np.uint8), "crop_shift_3", 0, {"crop_shift": {"max_shift": 2}})
+        T.apply_transform(
+            np.zeros((64, 64, 3), np.uint8), "crop_shift_3", 0, {"crop_shift": {"max_shift": 2}}
+        )

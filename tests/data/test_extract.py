@@ -20,7 +20,13 @@ def make_tar(path, members, mode="w:gz"):
                 info.size = len(payload)
                 tar.addfile(info, io.BytesIO(payload))
                 continue
-            info.type = {"dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "hard": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE}[kind]
+            info.type = {
+                "dir": tarfile.DIRTYPE,
+                "sym": tarfile.SYMTYPE,
+                "hard": tarfile.LNKTYPE,
+                "fifo": tarfile.FIFOTYPE,
+                "chr": tarfile.CHRTYPE,
+            }[kind]
             if kind in ("sym", "hard"):
                 info.linkname = payload
             tar.addfile(info)
@@ -28,7 +34,15 @@ def make_tar(path, members, mode="w:gz"):
 
 
 def test_good_tar_and_zip_extract(tmp_path):
-    archive = make_tar(tmp_path / "ok.tar.gz", [("imagenet-a", "dir", None), ("imagenet-a/README.txt", "file", b"hi"), ("imagenet-a/n1/x.jpg", "file", b"x"), ("imagenet-a/link", "sym", "n1/x.jpg")])
+    archive = make_tar(
+        tmp_path / "ok.tar.gz",
+        [
+            ("imagenet-a", "dir", None),
+            ("imagenet-a/README.txt", "file", b"hi"),
+            ("imagenet-a/n1/x.jpg", "file", b"x"),
+            ("imagenet-a/link", "sym", "n1/x.jpg"),
+        ],
+    )
     assert safe_extract(archive, tmp_path / "out") == ["imagenet-a"]
     assert (tmp_path / "out" / "imagenet-a" / "link").read_bytes() == b"x"
     with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:

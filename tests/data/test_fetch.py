@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shiftlab.cli import main
-from shiftlab.data.fetch import MARKER, download, fetch_benchmark, read_marker
+from shiftlab.data.fetch import download, fetch_benchmark, read_marker
 from shiftlab.errors import UserError
 
 WNID = "n01498041"  # an ImageNet-A class
@@ -39,7 +39,12 @@ def tar_bytes(members: list[tuple[str, str, bytes | str]]) -> bytes:
 
 
 _RNG = random.Random(0)  # incompressible payloads keep the archive a few hundred KB
-GOOD = tar_bytes([("imagenet-a/README.txt", "file", b"readme"), *[(f"imagenet-a/{WNID}/{i}.jpg", "file", _RNG.randbytes(5000)) for i in range(40)]])
+GOOD = tar_bytes(
+    [
+        ("imagenet-a/README.txt", "file", b"readme"),
+        *[(f"imagenet-a/{WNID}/{i}.jpg", "file", _RNG.randbytes(5000)) for i in range(40)],
+    ]
+)
 
 
 class Server:
@@ -109,7 +114,14 @@ def sha(data: bytes) -> str:
 
 
 def fetch(server, path, dest, data=GOOD, **kw):
-    args = {"url": server.url(path), "sha256": sha(data), "size": len(data), "timeout": 1.0, "retries": 2, "log": lambda _: None}
+    args = {
+        "url": server.url(path),
+        "sha256": sha(data),
+        "size": len(data),
+        "timeout": 1.0,
+        "retries": 2,
+        "log": lambda _: None,
+    }
     args.update(kw)
     return fetch_benchmark("imagenet_a", dest, **args)
 
@@ -122,15 +134,35 @@ def assert_not_complete(dest):
 def test_success_with_checksum_and_marker(server, tmp_path, capsys):
     server.routes["/imagenet-a.tar.gz"] = ("ok", GOOD)
     dest = tmp_path / "data" / "a"
-    rc = main(["fetch", "imagenet_a", "--dest", str(dest), "--url", server.url("/imagenet-a.tar.gz"), "--sha256", sha(GOOD), "--size", str(len(GOOD))])
+    rc = main(
+        [
+            "fetch",
+            "imagenet_a",
+            "--dest",
+            str(dest),
+            "--url",
+            server.url("/imagenet-a.tar.gz"),
+            "--sha256",
+            sha(GOOD),
+            "--size",
+            str(len(GOOD)),
+        ]
+    )
     assert rc == 0
     assert len(list((dest / "imagenet-a" / WNID).iterdir())) == 40
     marker = read_marker(dest)
-    assert {k: marker[k] for k in ("url", "sha256", "size")} == {"url": server.url("/imagenet-a.tar.gz"), "sha256": sha(GOOD), "size": len(GOOD)}
+    assert {k: marker[k] for k in ("url", "sha256", "size")} == {
+        "url": server.url("/imagenet-a.tar.gz"),
+        "sha256": sha(GOOD),
+        "size": len(GOOD),
+    }
     assert "time" in marker and marker["files"][0]["verified"]
     assert not (dest / ".shiftlab-download").exists()
     # the fetched tree is a valid benchmark root, and a second fetch is a no-op
-    assert main(["datasets", "check", "imagenet_a", str(dest), "--expect-count", "40", "--no-decode"]) == 1  # 199 classes missing
+    assert (
+        main(["datasets", "check", "imagenet_a", str(dest), "--expect-count", "40", "--no-decode"])
+        == 1
+    )  # 199 classes missing
     capsys.readouterr()
     fetch(server, "/imagenet-a.tar.gz", dest)
     assert server.hits["/imagenet-a.tar.gz"] == 1
@@ -150,7 +182,9 @@ def test_resume_from_a_part_file_left_by_an_earlier_run(server, tmp_path):
     part = tmp_path / "x" / "a.tar.part"
     part.parent.mkdir()
     part.write_bytes(GOOD[:1000])
-    info = download(server.url("/a.tar"), tmp_path / "x" / "a.tar", len(GOOD), sha(GOOD), timeout=1, retries=0)
+    info = download(
+        server.url("/a.tar"), tmp_path / "x" / "a.tar", len(GOOD), sha(GOOD), timeout=1, retries=0
+    )
     assert info["sha256"] == sha(GOOD) and server.requests == [("/a.tar", "bytes=1000-")]
     assert not part.exists()
 
@@ -194,7 +228,9 @@ def test_stalled_server_times_out(server, tmp_path):
         fetch(server, "/a.tar.gz", dest, timeout=0.5, retries=0)
     assert time.monotonic() - started < 3
     assert_not_complete(dest)
-    assert (dest / ".shiftlab-download" / "a.tar.gz.part").stat().st_size == 100  # kept for resuming
+    assert (
+        dest / ".shiftlab-download" / "a.tar.gz.part"
+    ).stat().st_size == 100  # kept for resuming
 
 
 @pytest.mark.parametrize(
@@ -217,6 +253,10 @@ def test_unsafe_archives_are_refused(server, tmp_path, members):
 
 
 def test_manual_only_benchmarks_explain_what_to_do(tmp_path, capsys):
-    for kind, words in (("imagenet_val", "image-net.org"), ("imagenet_sketch", "ImageNet-Sketch.zip"), ("imagenet_train", "ILSVRC2012_img_train.tar")):
+    for kind, words in (
+        ("imagenet_val", "image-net.org"),
+        ("imagenet_sketch", "ImageNet-Sketch.zip"),
+        ("imagenet_train", "ILSVRC2012_img_train.tar"),
+    ):
         assert main(["fetch", kind, "--dest", str(tmp_path / kind)]) == 2
         assert words in capsys.readouterr().err

@@ -13,7 +13,8 @@ from shiftlab.data.fingerprint import build_manifest
 def _reference(files: dict[str, bytes]) -> str:
     """The documented canonical form, computed independently."""
     lines = "".join(
-        f"{p}\t{len(b)}\t{hashlib.sha256(b).hexdigest()}\n" for p, b in sorted(files.items(), key=lambda kv: kv[0].encode())
+        f"{p}\t{len(b)}\t{hashlib.sha256(b).hexdigest()}\n"
+        for p, b in sorted(files.items(), key=lambda kv: kv[0].encode())
     )
     return hashlib.sha256(lines.encode()).hexdigest()
 
@@ -39,7 +40,9 @@ def test_fingerprint_matches_reference_and_uses_cache(tmp_path, monkeypatch):
     # a changed file is re-hashed (size changed)
     (tmp_path / "ds" / "b" / "x.JPEG").write_bytes(b"123456")
     changed = build_manifest(tmp_path / "ds")
-    assert changed.rehashed == 1 and changed.fingerprint == _reference({**files, "b/x.JPEG": b"123456"})
+    assert changed.rehashed == 1 and changed.fingerprint == _reference(
+        {**files, "b/x.JPEG": b"123456"}
+    )
 
 
 def test_verify_catches_changes_that_keep_size_and_mtime(tmp_path, monkeypatch, capsys):
@@ -50,7 +53,9 @@ def test_verify_catches_changes_that_keep_size_and_mtime(tmp_path, monkeypatch, 
     st = path.stat()
     path.write_bytes(b"AAAA")
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert build_manifest(tmp_path / "ds").fingerprint == _reference({"a.jpg": b"aaaa", "b.jpg": b"bbbb"})  # cheap check is fooled
+    assert build_manifest(tmp_path / "ds").fingerprint == _reference(
+        {"a.jpg": b"aaaa", "b.jpg": b"bbbb"}
+    )  # cheap check is fooled
     capsys.readouterr()
     assert main(["datasets", "fingerprint", str(tmp_path / "ds"), "--verify", "--json"]) == 1
     result = json.loads(capsys.readouterr().out)

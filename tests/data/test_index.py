@@ -31,7 +31,9 @@ def test_v2_folders_map_by_int_not_string_sort(tmp_path):
     for folder in ("0", "8", "10", "33", "100"):
         touch(top, f"{folder}/a{folder}.jpeg", f"{folder}/b{folder}.jpeg")
     touch(top, "README.md")
-    frame, meta = build_index("imagenet_v2", tmp_path, "imagenet1k", "v2-mf", variant="matched-frequency")
+    frame, meta = build_index(
+        "imagenet_v2", tmp_path, "imagenet1k", "v2-mf", variant="matched-frequency"
+    )
     assert meta["root"] == str(top)  # descended into the archive's top folder
     by_folder = {s.split("/")[0]: t for s, t in zip(frame["sample"], frame["target"], strict=True)}
     assert by_folder == {"0": 0, "8": 8, "10": 10, "33": 33, "100": 100}
@@ -41,13 +43,26 @@ def test_v2_folders_map_by_int_not_string_sort(tmp_path):
     frame, _ = build_index("imagenet_v2", top, "mininet", "v2-mf")
     mininet = sorted(MININET_WNIDS)
     got = {s.split("/")[0]: t for s, t in zip(frame["sample"], frame["target"], strict=True)}
-    assert got == {"0": -1, "8": mininet.index(HEN), "10": -1, "33": mininet.index(TURTLE), "100": -1}
+    assert got == {
+        "0": -1,
+        "8": mininet.index(HEN),
+        "10": -1,
+        "33": mininet.index(TURTLE),
+        "100": -1,
+    }
 
 
 def test_imagenet_a_ignores_readme_and_mixes_extensions(tmp_path):
     a = sorted(__import__("shiftlab.data.subsets", fromlist=["x"]).subset_wnids("imagenet_a"))
     top = tmp_path / "imagenet-a"
-    touch(top, "README.txt", f"{a[0]}/0.01_x _ y_0.5.jpg", f"{a[0]}/b.JPEG", f"{a[1]}/c.jpeg", f"{a[1]}/d.png")
+    touch(
+        top,
+        "README.txt",
+        f"{a[0]}/0.01_x _ y_0.5.jpg",
+        f"{a[0]}/b.JPEG",
+        f"{a[1]}/c.jpeg",
+        f"{a[1]}/d.png",
+    )
     touch(top, f"{a[1]}/notes.txt", f"{a[1]}/.hidden.jpg")
     frame, meta = build_index("imagenet_a", tmp_path, "imagenet1k", "a", fingerprint=False)
     assert len(frame) == 4 and "README.txt" not in set(frame["sample"])
@@ -61,14 +76,28 @@ def test_imagenet_a_ignores_readme_and_mixes_extensions(tmp_path):
 def test_imagenet_c_cells_and_variant_filter(tmp_path):
     for c in ("gaussian_noise", "fog"):
         for s in ("1", "2"):
-            touch(tmp_path, f"{c}/{s}/{HEN}/ILSVRC2012_val_00000001.JPEG", f"{c}/{s}/{TURTLE}/ILSVRC2012_val_00000002.JPEG")
+            touch(
+                tmp_path,
+                f"{c}/{s}/{HEN}/ILSVRC2012_val_00000001.JPEG",
+                f"{c}/{s}/{TURTLE}/ILSVRC2012_val_00000002.JPEG",
+            )
     touch(tmp_path, "manifest.parquet")
     frame, _ = build_index("imagenet_c", tmp_path, "imagenet1k", "c", fingerprint=False)
     assert len(frame) == 8
-    assert list(frame["variant"].unique()) == ["fog/1", "fog/2", "gaussian_noise/1", "gaussian_noise/2"]
-    assert list(frame["sample"][:2]) == [f"fog/1/{HEN}/ILSVRC2012_val_00000001.JPEG", f"fog/1/{TURTLE}/ILSVRC2012_val_00000002.JPEG"]
+    assert list(frame["variant"].unique()) == [
+        "fog/1",
+        "fog/2",
+        "gaussian_noise/1",
+        "gaussian_noise/2",
+    ]
+    assert list(frame["sample"][:2]) == [
+        f"fog/1/{HEN}/ILSVRC2012_val_00000001.JPEG",
+        f"fog/1/{TURTLE}/ILSVRC2012_val_00000002.JPEG",
+    ]
     assert set(frame["target"]) == {8, 33}
-    frame, meta = build_index("imagenet_c", tmp_path, "imagenet1k", "c", variant="fog/2", fingerprint=False)
+    frame, meta = build_index(
+        "imagenet_c", tmp_path, "imagenet1k", "c", variant="fog/2", fingerprint=False
+    )
     assert set(frame["variant"]) == {"fog/2"} and len(frame) == 2
     assert meta["protocol"]["preprocess"] == "none"
     with pytest.raises(UserError, match="no corruption folder 'snow'"):
@@ -78,7 +107,11 @@ def test_imagenet_c_cells_and_variant_filter(tmp_path):
 
 
 def test_imagenet_p_reads_mp4_sequences_only(tmp_path):
-    touch(tmp_path, f"gaussian_noise/{HEN}/ILSVRC2012_val_00000001.mp4", f"gaussian_noise_2/{HEN}/ILSVRC2012_val_00000001.mp4")
+    touch(
+        tmp_path,
+        f"gaussian_noise/{HEN}/ILSVRC2012_val_00000001.mp4",
+        f"gaussian_noise_2/{HEN}/ILSVRC2012_val_00000001.mp4",
+    )
     touch(tmp_path, f"rotate/{TURTLE}/ILSVRC2012_val_00000002.mp4", f"rotate/{TURTLE}/frame.JPEG")
     frame, _ = build_index("imagenet_p", tmp_path, "imagenet1k", "p", fingerprint=False)
     assert list(frame["variant"]) == ["gaussian_noise", "gaussian_noise_2", "rotate"]
@@ -89,15 +122,23 @@ def test_tiny_imagenet_val_annotations_and_train(tmp_path):
     top = tmp_path / "tiny-imagenet-200"
     (top / "val" / "images").mkdir(parents=True)
     rows = [("val_0.JPEG", TURTLE), ("val_1.JPEG", HEN), ("val_2.JPEG", "n09999999")]
-    (top / "val" / "val_annotations.txt").write_text("".join(f"{f}\t{w}\t0\t0\t63\t63\n" for f, w in rows))
+    (top / "val" / "val_annotations.txt").write_text(
+        "".join(f"{f}\t{w}\t0\t0\t63\t63\n" for f, w in rows)
+    )
     for f, _ in rows:
         touch(top / "val" / "images", f)
     touch(top, f"train/{HEN}/images/{HEN}_0.JPEG", f"train/{HEN}/{HEN}_boxes.txt", "wnids.txt")
-    frame, meta = build_index("tiny_imagenet", tmp_path, "imagenet1k", "tiny", variant="val", fingerprint=False)
+    frame, meta = build_index(
+        "tiny_imagenet", tmp_path, "imagenet1k", "tiny", variant="val", fingerprint=False
+    )
     assert meta["root"] == str(top / "val")
-    assert dict(zip(frame["sample"], frame["wnid"], strict=True)) == {f"images/{f}": w for f, w in rows}
+    assert dict(zip(frame["sample"], frame["wnid"], strict=True)) == {
+        f"images/{f}": w for f, w in rows
+    }
     assert list(frame["target"]) == [33, 8, -1]
-    frame, _ = build_index("tiny_imagenet", top / "train", "imagenet1k", "tiny-train", fingerprint=False)
+    frame, _ = build_index(
+        "tiny_imagenet", top / "train", "imagenet1k", "tiny-train", fingerprint=False
+    )
     assert list(frame["sample"]) == [f"{HEN}/images/{HEN}_0.JPEG"] and list(frame["target"]) == [8]
 
 
@@ -117,10 +158,17 @@ def test_real_labels_by_file_name_with_empty_sets_kept(tmp_path):
     # one list per sorted val file name (MiniNet form); ImageNet indices, 0 = tench (outside MiniNet)
     real = [[8], [], [8, 33, 0], [0]]
     (tmp_path / "real.json").write_text(json.dumps(real))
-    frame, meta = build_index("imagenet_real", val, "mininet", "real", real_json=tmp_path / "real.json")
+    frame, meta = build_index(
+        "imagenet_real", val, "mininet", "real", real_json=tmp_path / "real.json"
+    )
     space = sorted(MININET_WNIDS)
-    assert list(frame["sample"]) == [f"{w}/ILSVRC2012_val_{i:08d}.JPEG" for i, w in sorted(enumerate(wnids, 1), key=lambda t: f"{t[1]}/{t[0]}")]
-    by_name = {Path(s).name: list(lab) for s, lab in zip(frame["sample"], frame["labels"], strict=True)}
+    assert list(frame["sample"]) == [
+        f"{w}/ILSVRC2012_val_{i:08d}.JPEG"
+        for i, w in sorted(enumerate(wnids, 1), key=lambda t: f"{t[1]}/{t[0]}")
+    ]
+    by_name = {
+        Path(s).name: list(lab) for s, lab in zip(frame["sample"], frame["labels"], strict=True)
+    }
     assert by_name == {
         "ILSVRC2012_val_00000001.JPEG": [space.index(HEN)],
         "ILSVRC2012_val_00000002.JPEG": [],
@@ -145,7 +193,14 @@ def test_real_official_length_uses_the_number_in_the_name(tmp_path):
     real = [[] for _ in range(50_000)]
     real[0], real[6], real[49_999] = [8], [33, 8], [999]
     (tmp_path / "real.json").write_text(json.dumps(real))
-    frame, _ = build_index("imagenet_real", val, "imagenet1k", "real", real_json=tmp_path / "real.json", fingerprint=False)
+    frame, _ = build_index(
+        "imagenet_real",
+        val,
+        "imagenet1k",
+        "real",
+        real_json=tmp_path / "real.json",
+        fingerprint=False,
+    )
     assert [list(x) for x in frame["labels"]] == [[8], [33, 8], [999]]
 
 
@@ -171,7 +226,9 @@ def test_flat_val_with_devkit_ground_truth_uses_meta_order(tmp_path):
     assert list(frame["wnid"]) == truth and list(frame["target"]) == [8, 33, 999]
     # the same ground truth from Kaggle's LOC_val_solution.csv
     (tmp_path / "ILSVRC2012_devkit_t12" / "data" / "meta.mat").unlink()
-    csv = "ImageId,PredictionString\n" + "".join(f"ILSVRC2012_val_{n:08d},{w} 1 2 3 4 {w} 5 6 7 8\n" for n, w in enumerate(truth, 1))
+    csv = "ImageId,PredictionString\n" + "".join(
+        f"ILSVRC2012_val_{n:08d},{w} 1 2 3 4 {w} 5 6 7 8\n" for n, w in enumerate(truth, 1)
+    )
     (tmp_path / "LOC_val_solution.csv").write_text(csv)
     frame, _ = build_index("imagenet_val", tmp_path, "imagenet1k", "val", fingerprint=False)
     assert list(frame["target"]) == [8, 33, 999]
@@ -193,7 +250,9 @@ def test_cue_conflict_and_folder_with_class_map(tmp_path):
     mine = tmp_path / "mine"
     touch(mine, "chickens/1.jpg", "turtles/2.png")
     (tmp_path / "map.txt").write_text(f"# folder wnid\nchickens {HEN}\nturtles,{TURTLE}\n")
-    frame, _ = build_index("folder", mine, "imagenet1k", "mine", class_map=tmp_path / "map.txt", fingerprint=False)
+    frame, _ = build_index(
+        "folder", mine, "imagenet1k", "mine", class_map=tmp_path / "map.txt", fingerprint=False
+    )
     assert list(frame["target"]) == [8, 33]
 
 
@@ -201,7 +260,20 @@ def test_cli_index_writes_parquet_with_metadata(tmp_path):
     top = tmp_path / "sketch"
     touch(top, f"{TURTLE}/b.JPEG", f"{HEN}/a.JPEG", f"{HEN}/c.JPEG")
     out = tmp_path / "index" / "sketch.parquet"
-    rc = main(["datasets", "index", "imagenet_sketch", str(tmp_path), "--out", str(out), "--label-space", "mininet", "--benchmark", "sketch"])
+    rc = main(
+        [
+            "datasets",
+            "index",
+            "imagenet_sketch",
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--label-space",
+            "mininet",
+            "--benchmark",
+            "sketch",
+        ]
+    )
     assert rc == 0
     frame, meta = read_index(out)
     assert list(frame.columns) == ["sample", "target", "wnid", "variant"]
@@ -215,14 +287,54 @@ def test_cli_index_writes_parquet_with_metadata(tmp_path):
     assert len(meta["fingerprint"]) == 64
     assert not list(out.parent.glob(".*tmp"))
     # an unknown kind or a missing root is a one-line user error (exit 2)
-    assert main(["datasets", "index", "imagenet_x", str(tmp_path), "--out", str(out), "--label-space", "mininet", "--benchmark", "s"]) == 2
-    assert main(["datasets", "index", "imagenet_a", str(tmp_path / "nope"), "--out", str(out), "--label-space", "mininet", "--benchmark", "s"]) == 2
+    assert (
+        main(
+            [
+                "datasets",
+                "index",
+                "imagenet_x",
+                str(tmp_path),
+                "--out",
+                str(out),
+                "--label-space",
+                "mininet",
+                "--benchmark",
+                "s",
+            ]
+        )
+        == 2
+    )
+    assert (
+        main(
+            [
+                "datasets",
+                "index",
+                "imagenet_a",
+                str(tmp_path / "nope"),
+                "--out",
+                str(out),
+                "--label-space",
+                "mininet",
+                "--benchmark",
+                "s",
+            ]
+        )
+        == 2
+    )
 
 
 def test_write_index_real_labels_roundtrip(tmp_path):
     import pandas as pd
 
-    frame = pd.DataFrame({"sample": ["a"], "target": pd.array([1], dtype="int64"), "wnid": [HEN], "variant": [""], "labels": [[]]})
+    frame = pd.DataFrame(
+        {
+            "sample": ["a"],
+            "target": pd.array([1], dtype="int64"),
+            "wnid": [HEN],
+            "variant": [""],
+            "labels": [[]],
+        }
+    )
     write_index(frame, {"n": 1}, tmp_path / "x.parquet")
     back, meta = read_index(tmp_path / "x.parquet")
     assert list(back["labels"][0]) == [] and meta == {"n": 1}

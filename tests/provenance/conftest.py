@@ -241,6 +241,23 @@ def study(pristine_study: Study, tmp_path: Path) -> Study:
     return copy
 
 
+@pytest.fixture(scope="session")
+def mlflow_db_template(tmp_path_factory) -> Path:
+    """An initialised (migrated) SQLite store; copying it is instant, migrating takes ~10 s."""
+    from shiftlab.tracking import init_store
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    init_store(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def tracked_study(study: Study, mlflow_db_template: Path) -> Study:
+    """The study with its default store (results/<study>/mlflow.db) already initialised."""
+    shutil.copy(mlflow_db_template, study.results / "mlflow.db")
+    return study
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -271,7 +288,7 @@ def mlflow_server(tmp_path_factory) -> str:
             "--default-artifact-root",
             (root / "artifacts").as_uri(),
             "--workers",
-            "2",
+            "1",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -279,7 +296,7 @@ def mlflow_server(tmp_path_factory) -> str:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # minutes on a loaded machine
     try:
         while True:
             try:

@@ -131,3 +131,21 @@ def test_wrong_hash_in_summary_is_named(study, capsys, column):
     assert (
         len(errors) == 1 and errors[0].startswith("error: row 1 ") and "summary.csv" in errors[0]
     ), out
+
+
+def test_cross_run_statistic_rows_check_their_listed_hashes(study, capsys):
+    frame = pd.read_csv(study.summary, keep_default_na=False)
+    joined = ";".join(dict.fromkeys(frame["predictions_sha256"]))
+    extra = frame.iloc[[0]].assign(
+        run="*", metric="mcnemar_p", value=0.5, predictions_sha256=joined
+    )
+    pd.concat([frame, extra]).to_csv(study.summary, index=False)
+    code, out = audit(capsys, str(study.summary))
+    assert code == 0 and "note: row 4" in out, out
+
+    frame = pd.read_csv(study.summary, keep_default_na=False)
+    frame.loc[4, "predictions_sha256"] = joined.replace(joined[:8], "f" * 8)
+    frame.to_csv(study.summary, index=False)
+    code, out = audit(capsys, str(study.summary))
+    errors = error_lines(out)
+    assert code == 1 and len(errors) == 1 and errors[0].startswith("error: row 4 "), out

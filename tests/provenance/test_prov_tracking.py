@@ -18,7 +18,8 @@ def track(study, uri: str | None = None) -> dict:
     return read_tracking_json(out)
 
 
-def test_track_logs_every_job_once_and_updates_changed_ones(study, capsys):
+def test_track_logs_every_job_once_and_updates_changed_ones(tracked_study, capsys):
+    study = tracked_study
     tracking = track(study)
     assert (
         tracking["tracking_uri"].startswith("sqlite:///")
@@ -63,7 +64,8 @@ def test_track_logs_every_job_once_and_updates_changed_ones(study, capsys):
     assert len(client.search_runs([experiment.experiment_id])) == 4
 
 
-def test_audit_recompute_checks_metric_code_and_mlflow(study, capsys):
+def test_audit_recompute_checks_metric_code_and_mlflow(tracked_study, capsys):
+    study = tracked_study
     tracking = track(study)
     frame = pd.read_csv(study.summary, keep_default_na=False)
     frame["mlflow_run_id"] = [

@@ -34,7 +34,9 @@ def aggregated(tmp_path_factory):
     root = tmp_path_factory.mktemp("results") / "demo"
     study = make_study(root)
     tracking = root / "tracking.json"
-    tracking.write_text(json.dumps({"runs": {"r1": "mlflow-r1"}}))
+    tracking.write_text(
+        json.dumps({"train": {"r1": "train-r1"}, "metrics": {"r1": {"v2": "metrics-r1-v2"}}})
+    )
     assert _aggregate(root, study, "--mlflow-ids", str(tracking)) == 0
     return root
 
@@ -59,7 +61,11 @@ def test_outputs_and_provenance(aggregated):
     ):
         assert (summary[column] != "").all(), column
     assert (summary["config_sha256"] == "cafe").all()
-    assert set(summary.loc[summary.run == "r1", "mlflow_run_id"]) == {"mlflow-r1"}
+    r1 = summary[summary.run == "r1"]
+    assert set(r1.loc[(r1.benchmark == "v2") & (r1.metric == "top1"), "mlflow_run_id"]) == {
+        "metrics-r1-v2"
+    }
+    assert set(r1.loc[r1.benchmark == "t", "mlflow_run_id"]) == {"train-r1"}
     for name in STATS_FILES:
         assert not pd.read_csv(aggregated / "stats" / f"{name}.csv").empty, name
     assert (aggregated / "summary.csv.prov.json").is_file()

@@ -44,23 +44,32 @@ rule aggregate:
     params:
         results=output_dir,
         study=config["study"],
-        stats=stats_json,
+        settings=stats_json,
+        config_sha256=config_sha256(),
         code=code_hash("stats", "metrics"),
     shell:
         "shiftlab aggregate --study {params.study} --metrics {input.metrics}"
-        " --predictions {input.predictions} --stats-json {params.stats:q}"
-        " --mlflow-ids {input.tracking} --out-dir {params.results} > {log} 2>&1"
+        " --predictions {input.predictions} --stats-json {params.settings:q}"
+        " --config-sha256 {params.config_sha256} --mlflow-ids {input.tracking}"
+        " --out-dir {params.results} > {log} 2>&1"
 
 
 # Figures and one self-contained HTML report.
 rule report:
     input:
         summary=f"{STUDY}/summary.csv",
+        stats=expand(f"{STUDY}/stats/{{table}}.csv", table=STATS_TABLES),
     output:
         report=report(
             f"{STUDY}/report.html",
             caption="../report/report.rst",
             category="Report",
+        ),
+        figures=report(
+            directory(f"{STUDY}/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
         ),
     log:
         f"{LOGS}/report/report.log",
@@ -70,4 +79,5 @@ rule report:
         results=output_dir,
         code=code_hash("report"),
     shell:
-        "shiftlab report --results-dir {params.results} --out {output.report} > {log} 2>&1"
+        "shiftlab report --results-dir {params.results} --out {output.report}"
+        " --figures-dir {output.figures} > {log} 2>&1"

@@ -16,6 +16,7 @@ STUDY = S.study_dir
 DATA = S.data_dir
 ENV = "../../envs/shiftlab.yaml"
 LOGS = f"logs/{config['study']}"
+STATS_TABLES = S.stats_tables
 
 
 def output_dir(wildcards, output):
@@ -63,12 +64,12 @@ def train_index(wildcards):
     return S.index_file(S.run(wildcards.run)["train_data"])
 
 
-def run_checkpoint(wildcards):
-    return S.checkpoint(wildcards.run)
+def predict_inputs(wildcards):
+    return S.predict_inputs(wildcards.run, wildcards.bench)
 
 
-def predict_index(wildcards):
-    return S.predict_index(wildcards.bench)
+def predict_flags(wildcards, input):
+    return S.predict_flags(input)
 
 
 def benchmark_json(wildcards):
@@ -92,3 +93,17 @@ def code_hash(*parts):
     from shiftlab.workflow import code_hash as _code_hash
 
     return _code_hash(*parts)
+
+
+def config_sha256():
+    """Hash of the validated config, recorded beside every number in the summary."""
+    return study_config.slice_sha256(config)
+
+
+def train_nproc(wildcards, resources):
+    """Processes for DDP: one per GPU the job asked for, at least one."""
+    return max(1, int(resources.gpu))
+
+
+def run_seed(wildcards):
+    return S.run_seed(wildcards.run)

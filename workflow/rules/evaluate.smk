@@ -4,8 +4,7 @@
 # Predict a benchmark with a run's checkpoint: top-k, probabilities and scores per sample.
 rule predict:
     input:
-        checkpoint=run_checkpoint,
-        index=predict_index,
+        unpack(predict_inputs),
     output:
         predictions=f"{STUDY}/predictions/{{run}}/{{bench}}.parquet",
     log:
@@ -17,4 +16,4 @@ rule predict:
     shell:
         "shiftlab predict --checkpoint {input.checkpoint} --index {input.index}"
         " --benchmark-json {params.benchmark:q} --out {output.predictions}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} {params.references} > {log} 2>&1"

@@ -14,8 +14,9 @@ rule metrics:
     params:
         benchmark=benchmark_json,
         references=metrics_flags,
+        settings=S.metrics_settings(),
         code=code_hash("metrics"),
     shell:
         "shiftlab metrics --run {wildcards.run} --benchmark {wildcards.bench}"
         " --benchmark-json {params.benchmark:q} --predictions {input.predictions}"
-        " {params.references} --out {output.metrics} > {log} 2>&1"
+        " {params.references} {params.settings} --out {output.metrics} > {log} 2>&1"

@@ -18,7 +18,8 @@ rule init_model:
         label_space=config["label_space"],
     shell:
         "shiftlab init-model --run {wildcards.run} --model-json {params.model:q}"
-        " --label-space {params.label_space:q} --out {output.checkpoint} > {log} 2>&1"
+        " --label-space {params.label_space:q} --seed {params.seed}"
+        " --out {output.checkpoint} > {log} 2>&1"
 
 
 # Fine-tune a run with its recipe; resumable state lives beside the output, not as one.
@@ -37,11 +38,12 @@ rule train:
         model=model_json,
         recipe=recipe_json,
         label_space=config["label_space"],
-        seed=config["seed"],
+        seed=run_seed,
+        nproc=train_nproc,
         state=f"{STUDY}/checkpoints/{{run}}/state",
     shell:
         "shiftlab train --run {wildcards.run} --model-json {params.model:q}"
         " --recipe-json {params.recipe:q} --train-index {input.train_index}"
         " --label-space {params.label_space:q} --seed {params.seed} --init {input.init}"
         " --out {output.checkpoint} --state-dir {params.state} --history {output.history}"
-        " --nproc {resources.gpu} > {log} 2>&1"
+        " --nproc {params.nproc} --threads {threads} > {log} 2>&1"

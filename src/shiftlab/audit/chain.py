@@ -10,6 +10,7 @@ File hashes, records and dataset verifications are cached: a study's rows share 
 from __future__ import annotations
 
 import math
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,7 @@ class StudyFiles:
         self._records: dict[Path, Any] = {}
         self._frames: dict[Path, Any] = {}
         self._datasets: dict[tuple[str, str], DatasetCheck] = {}
+        self._by_hash: dict[str, dict[str, Path]] = {}
 
     def rel(self, path: Path) -> str:
         try:
@@ -143,6 +145,33 @@ class StudyFiles:
             return path
         return self.workdir / path if (self.workdir / path).exists() else path
 
+    def study_config(self, digest: Any) -> bool:
+        """Whether `digest` is the study-wide config hash the aggregate step recorded (then it
+        cannot be checked against one run's training params)."""
+        record, _ = self.record(self.summary)
+        return bool(digest) and text(
+            ((record or {}).get("params") or {}).get("config_sha256")
+        ) == text(digest)
+
+    def hashes(self, kind: str) -> dict[str, Path]:
+        """digest -> file for a kind of study file: predictions and checkpoints by sha256,
+        indexes by their dataset fingerprint."""
+        if kind not in self._by_hash:
+            pattern = {"predictions": "*/*.parquet", "checkpoints": "*/final.pt"}.get(
+                kind, "*.parquet"
+            )
+            found: dict[str, Path] = {}
+            for path in sorted((self.results / kind).glob(pattern)):
+                if kind == "index":
+                    meta, _ = self.record(path)
+                    digest = text((meta or {}).get("fingerprint"))
+                else:
+                    digest = self.sha(path) or ""
+                if digest:
+                    found[digest] = path
+            self._by_hash[kind] = found
+        return self._by_hash[kind]
+
     @cached_property
     def current_code(self) -> dict[str, Any]:
         return code_version()
@@ -178,14 +207,34 @@ class RowAudit:
     # -- the chain ----------------------------------------------------------------------------
 
     def run_checks(self) -> None:
-        if not self.run or not self.benchmark:
-            self.flag(self.files.summary, "row names no run/benchmark: nothing to trace", NOTE)
+        listed = any(";" in text(self.row.get(c)) for c in PROVENANCE_COLUMNS)
+        if not self.run or not self.benchmark or self.run == "*" or listed:
+            self.check_listed_hashes()
             return
         self.check_metrics()
         self.check_predictions()
         self.check_checkpoint()
         self.check_dataset()
         self.check_code_version()
+
+    def check_listed_hashes(self) -> None:
+        """A number derived from several files (`run` '*', ';'-joined hashes): each listed
+        hash must still belong to a file of the study."""
+        for column, kind in (
+            ("predictions_sha256", "predictions"),
+            ("checkpoint_sha256", "checkpoints"),
+            ("dataset_fingerprint", "index"),
+        ):
+            known = self.files.hashes(kind)
+            for digest in filter(None, text(self.row.get(column)).split(";")):
+                if digest not in known:
+                    self.flag(
+                        self.files.summary,
+                        f"{column} {digest[:12]}: no file under {kind}/ has it any more",
+                    )
+        self.flag(
+            self.files.summary, "aggregate statistic: inputs verified, value not re-derived", NOTE
+        )
 
     def check_metrics(self) -> None:
         path = self.files.metrics_csv(self.run, self.benchmark)
@@ -200,8 +249,12 @@ class RowAudit:
             & (frame["variant"].fillna("").astype(str) == variant)
             & (frame["metric"].astype(str) == metric)
         ]
-        if match.empty:
-            self.flag(path, f"no row for variant={variant!r} metric={metric!r}")
+        if match.empty:  # a statistic the aggregate step derived, not a metrics-file number
+            self.flag(
+                path,
+                f"no row for variant={variant!r} metric={metric!r}: value not re-derived",
+                NOTE,
+            )
             return
         found = match.iloc[0].to_dict()
         self.metrics_row = found
@@ -262,7 +315,11 @@ class RowAudit:
             return
         expected = self.row.get("config_sha256")
         actual = params_sha256(record.get("params") or {})
-        if not blank(expected) and actual != text(expected):
+        if (
+            not blank(expected)
+            and actual != text(expected)
+            and not self.files.study_config(expected)
+        ):
             self.flag(
                 path,
                 f"training config sha256 {actual[:12]} != {text(expected)[:12]} "
@@ -352,12 +409,24 @@ class RowAudit:
                 if sources.get(package) and sources[package] != current["sources"].get(package):
                     self.flag(path, f"made by other shiftlab.{package} code than installed", STALE)
         stamped = text(self.row.get("code_version"))
-        if stamped and not record and stamped != code_version_string(current):
+        if stamped and not record and not same_code(stamped, current):
             self.flag(
                 self.files.summary,
                 f"code_version {stamped} differs from installed {code_version_string(current)}",
                 STALE,
             )
+
+
+def same_code(stamped: str, current: dict[str, Any]) -> bool:
+    """Whether a code-version stamp (`0.1.0+g<commit>[.dirty]` or `<commit>[-dirty]`) names the
+    installed commit; a dirty tree is never known to be the same code."""
+    commit = re.search(r"(?:^|\+g)([0-9a-f]{7,40})", stamped)
+    if not commit or not current.get("git_commit"):
+        return stamped == code_version_string(current)
+    dirty = "dirty" in stamped
+    return (
+        current["git_commit"].startswith(commit[1]) and not dirty and not current.get("git_dirty")
+    )
 
 
 def input_of(record: dict[str, Any] | None, name: str) -> dict[str, Any] | None:

@@ -8,20 +8,43 @@ HELP = "Write corrupted copies of a dataset (ImageNet-C, ImageNet-P or transform
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", required=True, help="dataset index parquet (shiftlab datasets index)")
-    parser.add_argument("--kind", required=True, choices=("c", "p", "t"),
-                        help="c: ImageNet-C cells, p: ImageNet-P sequences, t: sensitivity transforms and shift probes")
+    parser.add_argument(
+        "--index", required=True, help="dataset index parquet (shiftlab datasets index)"
+    )
+    parser.add_argument(
+        "--kind",
+        required=True,
+        choices=("c", "p", "t"),
+        help="c: ImageNet-C cells, p: ImageNet-P sequences, t: sensitivity transforms and shift probes",
+    )
     parser.add_argument("--out", required=True, help="output folder, e.g. data/derived/val-c")
-    parser.add_argument("--seed", required=True, type=int, help="study seed (per-image streams derive from it)")
-    parser.add_argument("--params-json", default="{}",
-                        help='settings as JSON or a path to a JSON file, e.g. \'{"params": "tiny", "names": ["fog"], '
-                             '"severities": [1, 3]}\'; missing keys mean all/defaults')
-    parser.add_argument("--shard", default=None, metavar="I/N",
-                        help="process samples I, I+N, ... (I counts from 0); default: all")
-    parser.add_argument("--format", default="jpeg", choices=("jpeg", "png"), dest="fmt",
-                        help="image format for kinds c and t (p is always H.264 MP4)")
-    parser.add_argument("--merge", action="store_true",
-                        help="only combine the N shard parts into manifest.parquet (all must exist)")
+    parser.add_argument(
+        "--seed", required=True, type=int, help="study seed (per-image streams derive from it)"
+    )
+    parser.add_argument(
+        "--params-json",
+        default="{}",
+        help='settings as JSON or a path to a JSON file, e.g. \'{"params": "tiny", "names": ["fog"], '
+        '"severities": [1, 3]}\'; missing keys mean all/defaults',
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="process samples I, I+N, ... (I counts from 0); default: all",
+    )
+    parser.add_argument(
+        "--format",
+        default="jpeg",
+        choices=("jpeg", "png"),
+        dest="fmt",
+        help="image format for kinds c and t (p is always H.264 MP4)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="only combine the N shard parts into manifest.parquet (all must exist)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

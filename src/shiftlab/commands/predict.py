@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fp32", action="store_true", help="never use bf16 autocast")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--topk", type=int, default=5, help="how many classes to store per sample")
+    parser.add_argument("--clean-index", help="ImageNet-O: index of the clean val set (its in-distribution half)")
     parser.add_argument("--full-1000", action="store_true",
                         help="class-subset benchmarks (A, R, O): score over the whole label space (labelled variant)")
 
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         raise UserError(f"--benchmark-json is not valid JSON: {exc}") from None
     out = predict(args.checkpoint, args.index, bench, args.out, threads=args.threads, batch_size=args.batch_size,
-                  fp32=args.fp32, device=args.device, topk=args.topk, full=args.full_1000)
+                  fp32=args.fp32, device=args.device, topk=args.topk, full=args.full_1000,
+                  clean_index=args.clean_index)
     print(f"wrote {out}")
     return 0

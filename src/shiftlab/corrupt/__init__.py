@@ -130,7 +130,9 @@ def apply_batch(
         raise UserError("apply_batch takes a uint8 tensor shaped NxHxWx3 or Nx3xHxW")
     channels_last = images.shape[-1] == 3
     if not channels_last and images.shape[1] != 3:
-        raise UserError(f"apply_batch takes NxHxWx3 or Nx3xHxW RGB batches, got {tuple(images.shape)}")
+        raise UserError(
+            f"apply_batch takes NxHxWx3 or Nx3xHxW RGB batches, got {tuple(images.shape)}"
+        )
     seeds = [int(s) for s in seeds]
     if len(seeds) != images.shape[0]:
         raise UserError(f"apply_batch got {len(seeds)} seeds for {images.shape[0]} images")
@@ -138,9 +140,11 @@ def apply_batch(
     if not channels_last:
         host = host.permute(0, 2, 3, 1)
     arrays = host.contiguous().numpy()
-    out = np.stack(
-        [apply(arrays[i], name, severity, seeds[i], params) for i in range(len(seeds))]
-    ) if seeds else arrays.copy()
+    out = (
+        np.stack([apply(arrays[i], name, severity, seeds[i], params) for i in range(len(seeds))])
+        if seeds
+        else arrays.copy()
+    )
     result = torch.from_numpy(out)
     if not channels_last:
         result = result.permute(0, 3, 1, 2).contiguous()

@@ -16,18 +16,29 @@ from pathlib import Path
 
 import numpy as np
 
+from shiftlab.corrupt import MIN_SIZE
 from shiftlab.errors import UserError
 
 log = logging.getLogger(__name__)
 
 # Corruption kernels and the ImageNet-P crops assume at least this many pixels per side.
-MIN_SIDE = 32
+MIN_SIDE = MIN_SIZE
 
 # Modes PIL converts to RGB losslessly enough for our purpose (alpha is dropped, as the
 # torchvision loader does; CMYK uses PIL's naive inversion, as the ImageNet loaders do).
-_PIL_CONVERTIBLE = {"L": "greyscale", "LA": "greyscale+alpha", "1": "1-bit", "P": "palette",
-                    "PA": "palette+alpha", "RGBA": "RGBA", "RGBX": "RGBX", "RGBa": "RGBa",
-                    "CMYK": "CMYK", "YCbCr": "YCbCr", "La": "greyscale+alpha"}
+_PIL_CONVERTIBLE = {
+    "L": "greyscale",
+    "LA": "greyscale+alpha",
+    "1": "1-bit",
+    "P": "palette",
+    "PA": "palette+alpha",
+    "RGBA": "RGBA",
+    "RGBX": "RGBX",
+    "RGBa": "RGBa",
+    "CMYK": "CMYK",
+    "YCbCr": "YCbCr",
+    "La": "greyscale+alpha",
+}
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
 
@@ -56,7 +67,9 @@ def load_rgb(path: str | Path, min_side: int = MIN_SIDE) -> Decoded:
         raise UserError(f"{path}: cannot decode image ({exc})") from None
     if deep and decoded.pixels.ndim == 3 and "16-bit" not in decoded.conversion:
         # PIL unpacks 16-bit colour samples to their high byte: keep that, but say so.
-        decoded = Decoded(decoded.pixels, _join(decoded.conversion, "16-bit colour, high byte kept"))
+        decoded = Decoded(
+            decoded.pixels, _join(decoded.conversion, "16-bit colour, high byte kept")
+        )
     if frames > 1:
         decoded = Decoded(decoded.pixels, _join(decoded.conversion, f"first of {frames} frames"))
     height, width = decoded.pixels.shape[:2]
@@ -79,7 +92,9 @@ def _to_rgb(img, path: Path) -> Decoded:
     if mode in _PIL_CONVERTIBLE:
         if mode == "P" and "transparency" in img.info:
             img = img.convert("RGBA")
-        return Decoded(np.asarray(img.convert("RGB"), dtype=np.uint8).copy(), _PIL_CONVERTIBLE[mode])
+        return Decoded(
+            np.asarray(img.convert("RGB"), dtype=np.uint8).copy(), _PIL_CONVERTIBLE[mode]
+        )
     raise UserError(
         f"{path}: unsupported image mode {mode!r}; allowed: RGB, "
         f"{', '.join(sorted(_PIL_CONVERTIBLE))} and 16-bit greyscale"

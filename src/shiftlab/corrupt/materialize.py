@@ -69,6 +69,7 @@ class Settings:
     resize: int | None = None
     crop: int | None = None
     x264_preset: str = "veryslow"
+    pix_fmt: str = "yuv420p"  # or yuv444p (see video.py)
     # accepted so the whole `corruptions` config entry can be passed through
     shards: int | None = field(default=None, compare=False)
 
@@ -88,14 +89,20 @@ def parse_settings(raw: Mapping[str, Any] | str | Settings | None) -> Settings:
         raw = {"params": raw}
     unknown = sorted(set(raw) - set(_SETTING_KEYS))
     if unknown:
-        raise UserError(f"corruption settings: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_SETTING_KEYS)}")
+        raise UserError(
+            f"corruption settings: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_SETTING_KEYS)}"
+        )
     values = dict(raw)
     if values.get("params", "auto") not in PARAM_CHOICES:
-        raise UserError(f"corruption settings: params={values['params']!r}; allowed: {', '.join(PARAM_CHOICES)}")
+        raise UserError(
+            f"corruption settings: params={values['params']!r}; allowed: {', '.join(PARAM_CHOICES)}"
+        )
     for key in ("names", "perturbations"):
         if values.get(key) is not None:
             if isinstance(values[key], str) or not isinstance(values[key], Iterable):
-                raise UserError(f"corruption settings: {key} must be a list of names, got {values[key]!r}")
+                raise UserError(
+                    f"corruption settings: {key} must be a list of names, got {values[key]!r}"
+                )
             values[key] = tuple(values[key])
     for key, allowed in (("severities", SEVERITIES), ("difficulty", (1, 2, 3))):
         if key in values:
@@ -103,8 +110,14 @@ def parse_settings(raw: Mapping[str, Any] | str | Settings | None) -> Settings:
             value = (value,) if isinstance(value, int) else tuple(value)
             bad = [v for v in value if v not in allowed or isinstance(v, bool)]
             if bad or not value:
-                raise UserError(f"corruption settings: {key}={values[key]!r}; allowed values: {list(allowed)}")
+                raise UserError(
+                    f"corruption settings: {key}={values[key]!r}; allowed values: {list(allowed)}"
+                )
             values[key] = value
+    if values.get("pix_fmt", "yuv420p") not in ("yuv420p", "yuv444p"):
+        raise UserError(
+            f"corruption settings: pix_fmt={values['pix_fmt']!r}; allowed: yuv420p, yuv444p"
+        )
     quality = values.get("jpeg_quality", 85)
     if not isinstance(quality, int) or not 1 <= quality <= 100:
         raise UserError(f"corruption settings: jpeg_quality={quality!r}; allowed: an integer 1-100")
@@ -149,7 +162,9 @@ def parse_cell(kind: str, variant: str) -> Cell:
     if kind == "c":
         name, _, severity = variant.partition("/")
         if not severity.isdigit():
-            raise UserError(f"ImageNet-C variant {variant!r} must look like <corruption>/<severity>")
+            raise UserError(
+                f"ImageNet-C variant {variant!r} must look like <corruption>/<severity>"
+            )
         from shiftlab.corrupt import check_severity, get_corruption
 
         get_corruption(name)
@@ -179,7 +194,11 @@ def plan_cells(kind: str, settings: Settings | Mapping[str, Any] | None = None) 
             get_corruption(name)
         return [Cell("c", n, s) for n in chosen for s in settings.severities]
     if kind == "p":
-        chosen = settings.perturbations if settings.perturbations is not None else tuple(list_perturbations())
+        chosen = (
+            settings.perturbations
+            if settings.perturbations is not None
+            else tuple(list_perturbations())
+        )
         cells = []
         for name in chosen:
             noise = get_perturbation(name).noise
@@ -235,7 +254,9 @@ def corrupt_cells(
             cell = parse_cell(kind, cell)
         seed = cell.seed(study_seed, sample)
         if cell.kind == "p":
-            out = make_sequence(image, cell.name, cell.level, seed, settings.params, settings.resize, settings.crop)
+            out = make_sequence(
+                image, cell.name, cell.level, seed, settings.params, settings.resize, settings.crop
+            )
         else:
             if cell.kind not in prepared:
                 prepared[cell.kind] = prepare_image(image, cell.kind, settings)
@@ -294,7 +315,9 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     except ValueError:
         raise UserError(f"--shard {text!r}: expected i/n with integers, e.g. 0/4") from None
     if n < 1 or not 0 <= i < n:
-        raise UserError(f"--shard {text!r}: need n >= 1 and 0 <= i < n (shards are numbered from 0)")
+        raise UserError(
+            f"--shard {text!r}: need n >= 1 and 0 <= i < n (shards are numbered from 0)"
+        )
     return i, n
 
 
@@ -379,8 +402,13 @@ def materialize(job: Job, progress: bool = True) -> Path | None:
         rows: list[dict[str, Any]] = []
         conversions: Counter[str] = Counter()
         mine = samples[job.shard[0] :: job.shard[1]]
-        bar = tqdm(mine, desc=f"corrupt {job.kind} {job.shard[0]}/{job.shard[1]}", unit="img",
-                   disable=not progress, mininterval=5.0)
+        bar = tqdm(
+            mine,
+            desc=f"corrupt {job.kind} {job.shard[0]}/{job.shard[1]}",
+            unit="img",
+            disable=not progress,
+            mininterval=5.0,
+        )
         for sample, wnid in bar:
             folder, stem = output_stem(sample, wnid)
             targets = {cell: cell.relpath(folder, stem, job.fmt) for cell in cells}
@@ -390,20 +418,41 @@ def materialize(job: Job, progress: bool = True) -> Path | None:
                 decoded = load_rgb(root / sample)
                 if decoded.conversion:
                     conversions[decoded.conversion] += 1
-                for cell, (_, pixels) in zip(todo, corrupt_cells(decoded.pixels, sample, todo, job.seed, job.settings),
-                                             strict=True):
+                for cell, (_, pixels) in zip(
+                    todo,
+                    corrupt_cells(decoded.pixels, sample, todo, job.seed, job.settings),
+                    strict=True,
+                ):
                     target = job.out / targets[cell]
                     if cell.kind == "p":
-                        data = write_video(target, pixels, noise=is_noise(cell.name), preset=job.settings.x264_preset)
+                        data = write_video(
+                            target,
+                            pixels,
+                            noise=is_noise(cell.name),
+                            preset=job.settings.x264_preset,
+                            pix_fmt=job.settings.pix_fmt,
+                        )
                     else:
                         data = encode_image(pixels, job.fmt, job.settings.jpeg_quality)
                         write_atomic(target, data)
                     produced[cell] = data
             for cell in cells:
                 data = produced.get(cell)
-                digest = sha256(data).hexdigest() if data is not None else _sha256_path(job.out / targets[cell])
-                rows.append({"file": targets[cell], "sample": sample, "wnid": wnid, "variant": cell.variant,
-                             "seed": np.uint64(cell.seed(job.seed, sample)), "sha256": digest})
+                digest = (
+                    sha256(data).hexdigest()
+                    if data is not None
+                    else _sha256_path(job.out / targets[cell])
+                )
+                rows.append(
+                    {
+                        "file": targets[cell],
+                        "sample": sample,
+                        "wnid": wnid,
+                        "variant": cell.variant,
+                        "seed": np.uint64(cell.seed(job.seed, sample)),
+                        "sha256": digest,
+                    }
+                )
         for conversion, count in sorted(conversions.items()):
             log.info("converted %d image(s) from %s to RGB", count, conversion)
         _write_manifest(pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)), part, job, meta)
@@ -435,14 +484,18 @@ def _write_manifest(frame, path: Path, job: Job, meta: Mapping[str, Any]) -> Non
 
     from shiftlab.provenance import make_record
 
-    frame = frame.astype({"seed": "uint64"}).sort_values("file", kind="stable").reset_index(drop=True)
+    frame = (
+        frame.astype({"seed": "uint64"}).sort_values("file", kind="stable").reset_index(drop=True)
+    )
     record = make_record(
         "corrupt",
         params={**_settings_record(job, meta), "shard": list(job.shard)},
         inputs={"index": job.index},
     )
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"shiftlab": json.dumps(record).encode()})
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"shiftlab": json.dumps(record).encode()}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp)
@@ -458,7 +511,9 @@ def merge(job: Job, meta: Mapping[str, Any] | None = None, required: bool = True
     missing = [p.name for p in parts if not p.exists()]
     if missing:
         if required:
-            raise UserError(f"cannot merge {job.out}: shard part(s) {', '.join(missing)} are missing; run those shards first")
+            raise UserError(
+                f"cannot merge {job.out}: shard part(s) {', '.join(missing)} are missing; run those shards first"
+            )
         log.info("%d of %d shard parts missing; manifest not written yet", len(missing), count)
         return None
     if meta is None:
@@ -475,7 +530,9 @@ def _detect_shard_count(out: Path) -> int:
     counts = {p.stem.rpartition("-of-")[2] for p in (out / SHARD_DIR).glob("*-of-*.parquet")}
     if len(counts) != 1 or not next(iter(counts)).isdigit():
         found = ", ".join(sorted(counts)) or "none"
-        raise UserError(f"cannot tell the shard count in {out / SHARD_DIR} (found N = {found}); pass --shard 0/N")
+        raise UserError(
+            f"cannot tell the shard count in {out / SHARD_DIR} (found N = {found}); pass --shard 0/N"
+        )
     return int(counts.pop())
 
 

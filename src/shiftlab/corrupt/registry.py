@@ -62,7 +62,9 @@ def register_corruption(
 
     def wrap(fn: Operator) -> Operator:
         if name in _REGISTRY:
-            warnings.warn(f"corruption {name!r} registered twice; keeping the later one", stacklevel=2)
+            warnings.warn(
+                f"corruption {name!r} registered twice; keeping the later one", stacklevel=2
+            )
         split = "validation" if name in VALIDATION_NAMES else "test"
         _REGISTRY[name] = Corruption(name, split, family, fn, stochastic)
         return fn
@@ -95,13 +97,11 @@ def get_corruption(name: str) -> Corruption:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise UserError(
-            f"unknown corruption {name!r}; valid names: {', '.join(names())}"
-        ) from None
+        raise UserError(f"unknown corruption {name!r}; valid names: {', '.join(names())}") from None
 
 
 def corruption_split(name: str) -> str:
-    """"test" for the 15 mCE corruptions, "validation" for the 4 held-out ones."""
+    """ "test" for the 15 mCE corruptions, "validation" for the 4 held-out ones."""
     return get_corruption(name).split
 
 

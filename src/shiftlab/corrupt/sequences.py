@@ -74,8 +74,13 @@ SEQUENCE_PARAMS: dict[str, dict[str, Any]] = {
         "motion_blur": {"radius": 10, "sigma": 3, "angle_step": 4},
         "snow": {"loc": 0.05, "scale": 0.3, "zoom": 3, "radius": 14, "sigma": 4},
         "gaussian_blur": {"sigma0": 0.25, "step": 0.035, "truncate": 6.0},
-        "spatter": {"loc": 0.65, "scale": 0.27, "sigma": 3.7, "threshold": 0.69,
-                    "drip": (0.05, 0.1, 0.15, 0.7)},
+        "spatter": {
+            "loc": 0.65,
+            "scale": 0.27,
+            "sigma": 3.7,
+            "threshold": 0.69,
+            "drip": (0.05, 0.1, 0.15, 0.7),
+        },
         "translate": 20,  # shifts -20..+20 -> 41 frames
     },
     "tiny": {
@@ -134,7 +139,9 @@ def register_perturbation(name: str, *, split: str, noise: bool = False):
 
     def wrap(fn: SequenceFn) -> SequenceFn:
         if name in _REGISTRY:
-            warnings.warn(f"perturbation {name!r} registered twice; keeping the later one", stacklevel=2)
+            warnings.warn(
+                f"perturbation {name!r} registered twice; keeping the later one", stacklevel=2
+            )
         _REGISTRY[name] = Perturbation(name, split, noise, fn)
         return fn
 
@@ -146,14 +153,18 @@ def list_perturbations(filter: str = "*", split: str | None = None) -> list[str]
     if split not in (None, "test", "validation"):
         raise UserError(f"unknown perturbation split {split!r}; allowed: test, validation")
     ordered = sorted(_REGISTRY.values(), key=lambda p: p.split != "test")
-    return [p.name for p in ordered if fnmatch.fnmatchcase(p.name, filter) and split in (None, p.split)]
+    return [
+        p.name for p in ordered if fnmatch.fnmatchcase(p.name, filter) and split in (None, p.split)
+    ]
 
 
 def get_perturbation(name: str) -> Perturbation:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UserError(f"unknown perturbation {name!r}; valid names: {', '.join(list_perturbations())}") from None
+        raise UserError(
+            f"unknown perturbation {name!r}; valid names: {', '.join(list_perturbations())}"
+        ) from None
 
 
 def is_noise(name: str) -> bool:
@@ -173,7 +184,9 @@ def parse_folder(folder: str) -> tuple[str, int]:
     stem, _, tail = folder.rpartition("_")
     if stem in _REGISTRY and _REGISTRY[stem].noise and tail in {"2", "3"}:
         return stem, int(tail)
-    raise UserError(f"unknown ImageNet-P folder {folder!r}; expected a perturbation name or <noise>_2/_3")
+    raise UserError(
+        f"unknown ImageNet-P folder {folder!r}; expected a perturbation name or <noise>_2/_3"
+    )
 
 
 def frame_count(name: str, geometry: Geometry) -> int:
@@ -183,8 +196,9 @@ def frame_count(name: str, geometry: Geometry) -> int:
     return SMOOTH_FRAMES
 
 
-def resolve_geometry(params: str, height: int, width: int, resize: int | None = None,
-                     crop: int | None = None) -> Geometry:
+def resolve_geometry(
+    params: str, height: int, width: int, resize: int | None = None, crop: int | None = None
+) -> Geometry:
     """Frame geometry for a param set ("imagenet" | "tiny" | "auto") and a source size.
 
     ``imagenet``: short side 256, crop 224; ``tiny``: 64 and 64 (the published sets).
@@ -232,8 +246,9 @@ def make_sequence(
     source = Source(full, center_crop(full, geometry.crop), SEQUENCE_PARAMS[geometry.param_set])
     frames = perturbation.fn(source, difficulty, make_rng(seed))
     expected = frame_count(name, geometry)
-    assert frames.shape == (expected, geometry.crop, geometry.crop, 3) and frames.dtype == np.uint8, (
-        name, frames.shape, frames.dtype)
+    assert (
+        frames.shape == (expected, geometry.crop, geometry.crop, 3) and frames.dtype == np.uint8
+    ), (name, frames.shape, frames.dtype)
     return frames
 
 
@@ -258,7 +273,10 @@ def _noise_frames(source: Source, noisy: Callable[[], np.ndarray]) -> np.ndarray
 def gaussian_noise(source: Source, difficulty: int, rng: np.random.Generator) -> np.ndarray:
     sigma = np.float32(source.table["gaussian_noise"][difficulty - 1])
     x = source.crop.astype(np.float32) / np.float32(255)
-    return _noise_frames(source, lambda: _truncate_to_uint8(x + sigma * rng.standard_normal(x.shape, dtype=np.float32)))
+    return _noise_frames(
+        source,
+        lambda: _truncate_to_uint8(x + sigma * rng.standard_normal(x.shape, dtype=np.float32)),
+    )
 
 
 @register_perturbation("shot_noise", split="test", noise=True)
@@ -272,7 +290,9 @@ def shot_noise(source: Source, difficulty: int, rng: np.random.Generator) -> np.
 def speckle_noise(source: Source, difficulty: int, rng: np.random.Generator) -> np.ndarray:
     sigma = source.table["speckle_noise"][difficulty - 1]
     x = source.crop / 255.0
-    return _noise_frames(source, lambda: _truncate_to_uint8(x + x * rng.normal(0.0, sigma, x.shape)))
+    return _noise_frames(
+        source, lambda: _truncate_to_uint8(x + x * rng.normal(0.0, sigma, x.shape))
+    )
 
 
 # ---- blur, weather and digital ramps ---------------------------------------------------------
@@ -288,10 +308,12 @@ def motion_blur(source: Source, difficulty: int, rng: np.random.Generator) -> np
 
     p = source.table["motion_blur"]
     x = source.crop.astype(np.float32)
-    return np.stack([
-        _round_to_uint8(blur(x, p["radius"], p["sigma"], p["angle_step"] * (i - 30)))
-        for i in range(SMOOTH_FRAMES)
-    ])
+    return np.stack(
+        [
+            _round_to_uint8(blur(x, p["radius"], p["sigma"], p["angle_step"] * (i - 30)))
+            for i in range(SMOOTH_FRAMES)
+        ]
+    )
 
 
 @register_perturbation("zoom_blur", split="test")
@@ -356,7 +378,9 @@ def brightness(source: Source, difficulty: int, rng: np.random.Generator) -> np.
 def translate(source: Source, difficulty: int, rng: np.random.Generator) -> np.ndarray:
     # Whole-pixel shifts of the resized image (the reference's nearest-neighbour affine).
     reach = source.table["translate"]
-    return np.stack([source.frame(shift_image(source.full, 0, dx)) for dx in range(-reach, reach + 1)])
+    return np.stack(
+        [source.frame(shift_image(source.full, 0, dx)) for dx in range(-reach, reach + 1)]
+    )
 
 
 @register_perturbation("rotate", split="test")
@@ -383,15 +407,22 @@ def tilt(source: Source, difficulty: int, rng: np.random.Generator) -> np.ndarra
     import cv2
 
     h, w = source.full.shape[:2]
-    return np.stack([
-        source.frame(cv2.warpPerspective(source.full, tilt_matrix(h, w, i - 15), (w, h)))
-        for i in range(SMOOTH_FRAMES)
-    ])
+    return np.stack(
+        [
+            source.frame(cv2.warpPerspective(source.full, tilt_matrix(h, w, i - 15), (w, h)))
+            for i in range(SMOOTH_FRAMES)
+        ]
+    )
 
 
 @register_perturbation("scale", split="test")
 def scale(source: Source, difficulty: int, rng: np.random.Generator) -> np.ndarray:
-    return np.stack([source.frame(affine(source.full, scale=(i * 2.5 + 40) / 100.0)) for i in range(SMOOTH_FRAMES)])
+    return np.stack(
+        [
+            source.frame(affine(source.full, scale=(i * 2.5 + 40) / 100.0))
+            for i in range(SMOOTH_FRAMES)
+        ]
+    )
 
 
 @register_perturbation("gaussian_blur", split="validation")
@@ -400,10 +431,14 @@ def gaussian_blur(source: Source, difficulty: int, rng: np.random.Generator) -> 
 
     p = source.table["gaussian_blur"]
     x = source.crop / 255.0
-    return np.stack([
-        _truncate_to_uint8(gaussian(x, p["sigma0"] + p["step"] * i, mode="nearest", truncate=p["truncate"]))
-        for i in range(SMOOTH_FRAMES)
-    ])
+    return np.stack(
+        [
+            _truncate_to_uint8(
+                gaussian(x, p["sigma0"] + p["step"] * i, mode="nearest", truncate=p["truncate"])
+            )
+            for i in range(SMOOTH_FRAMES)
+        ]
+    )
 
 
 def drip(layer: np.ndarray, kernel: tuple[float, ...]) -> np.ndarray:

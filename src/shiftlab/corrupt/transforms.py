@@ -86,7 +86,9 @@ def register_transform(name: str, *, probe: bool = False, random: bool = False):
 
     def wrap(fn: TransformFn) -> TransformFn:
         if name in _REGISTRY:
-            warnings.warn(f"transform {name!r} registered twice; keeping the later one", stacklevel=2)
+            warnings.warn(
+                f"transform {name!r} registered twice; keeping the later one", stacklevel=2
+            )
         _REGISTRY[name] = Transform(name, fn, probe, random)
         return fn
 
@@ -96,7 +98,8 @@ def register_transform(name: str, *, probe: bool = False, random: bool = False):
 def list_transforms(filter: str = "*", probes: bool | None = None) -> list[str]:
     """Registered names matching a shell wildcard, in registration order; ``probes`` filters."""
     return [
-        n for n, t in _REGISTRY.items()
+        n
+        for n, t in _REGISTRY.items()
         if fnmatch.fnmatchcase(n, filter) and (probes is None or t.probe == probes)
     ]
 
@@ -126,11 +129,15 @@ def resolve_config(config: Mapping[str, Any] | Iterable[str] | None) -> dict[str
         _get(name)
         overrides = overrides or {}
         if not isinstance(overrides, Mapping):
-            raise UserError(f"transforms.{name}: expected a mapping of parameters, got {overrides!r}")
+            raise UserError(
+                f"transforms.{name}: expected a mapping of parameters, got {overrides!r}"
+            )
         unknown = sorted(set(overrides) - set(DEFAULTS[name]))
         if unknown:
             allowed = ", ".join(DEFAULTS[name]) or "(none)"
-            raise UserError(f"transforms.{name}: unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}")
+            raise UserError(
+                f"transforms.{name}: unknown parameter(s) {', '.join(unknown)}; allowed: {allowed}"
+            )
         resolved[name] = {**DEFAULTS[name], **overrides}
     return resolved
 
@@ -180,7 +187,9 @@ def apply_transform(
     if transform.probe:
         limit = int(params["max_shift"])
         if step is None or not 0 <= step <= limit:
-            raise UserError(f"{variant}: step must be within 0..{limit} (transforms.{name}.max_shift)")
+            raise UserError(
+                f"{variant}: step must be within 0..{limit} (transforms.{name}.max_shift)"
+            )
         return transform.fn(image, step, rng, **params)
     return transform.fn(image, rng, **params)
 
@@ -232,7 +241,9 @@ def affine(
     m[2] = m[0] * (-cx - tx) + m[1] * (-cy - ty) + cx
     m[5] = m[3] * (-cx - tx) + m[4] * (-cy - ty) + cy
     resample = PILImage.Resampling.BILINEAR if bilinear else PILImage.Resampling.NEAREST
-    out = PILImage.fromarray(image).transform((width, height), PILImage.Transform.AFFINE, m, resample, fillcolor=(0, 0, 0))
+    out = PILImage.fromarray(image).transform(
+        (width, height), PILImage.Transform.AFFINE, m, resample, fillcolor=(0, 0, 0)
+    )
     return np.asarray(out)
 
 
@@ -247,7 +258,9 @@ def resize_short_side(image: Image, size: int) -> Image:
         new_w, new_h = size, int(size * height / width)
     else:
         new_w, new_h = int(size * width / height), size
-    return np.asarray(PILImage.fromarray(image).resize((new_w, new_h), PILImage.Resampling.BILINEAR))
+    return np.asarray(
+        PILImage.fromarray(image).resize((new_w, new_h), PILImage.Resampling.BILINEAR)
+    )
 
 
 def center_crop(image: Image, height: int, width: int | None = None) -> Image:
@@ -264,7 +277,9 @@ def center_crop(image: Image, height: int, width: int | None = None) -> Image:
 def _resize(image: Image, height: int, width: int) -> Image:
     from PIL import Image as PILImage
 
-    return np.asarray(PILImage.fromarray(image).resize((width, height), PILImage.Resampling.BILINEAR))
+    return np.asarray(
+        PILImage.fromarray(image).resize((width, height), PILImage.Resampling.BILINEAR)
+    )
 
 
 # ---- sensitivity transforms --------------------------------------------------------------
@@ -325,8 +340,16 @@ def shift_image(image: Image, dy: int, dx: int) -> Image:
     """Move content down by dy and right by dx whole pixels; uncovered pixels are black."""
     height, width = image.shape[:2]
     out = np.zeros_like(image)
-    ys, yd = (slice(0, height - dy), slice(dy, height)) if dy >= 0 else (slice(-dy, height), slice(0, height + dy))
-    xs, xd = (slice(0, width - dx), slice(dx, width)) if dx >= 0 else (slice(-dx, width), slice(0, width + dx))
+    ys, yd = (
+        (slice(0, height - dy), slice(dy, height))
+        if dy >= 0
+        else (slice(-dy, height), slice(0, height + dy))
+    )
+    xs, xd = (
+        (slice(0, width - dx), slice(dx, width))
+        if dx >= 0
+        else (slice(-dx, width), slice(0, width + dx))
+    )
     out[yd, xd] = image[ys, xs]
     return out
 
@@ -364,12 +387,20 @@ def perspective(image: Image, rng: np.random.Generator, *, distortion: float) ->
     moves = rng.uniform(0.0, 1.0, size=(4, 2)).astype(np.float32) * np.float32([half_w, half_h])
     dst = src + inward * moves
     matrix = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return cv2.warpPerspective(
+        image,
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
 
 
 @register_transform("histeq_zoom_brightness")
-def histeq_zoom_brightness(image: Image, rng: np.random.Generator, *, zoom: float, brightness: float) -> Image:
+def histeq_zoom_brightness(
+    image: Image, rng: np.random.Generator, *, zoom: float, brightness: float
+) -> Image:
     return scale_brightness(zoom_in(equalize(image), zoom), brightness)
 
 
@@ -385,17 +416,23 @@ def _axis_offsets(axis: str, step: int) -> tuple[int, int]:
 
 
 @register_transform("crop_shift", probe=True)
-def crop_shift(image: Image, step: int, rng: np.random.Generator, *, max_shift: int, axis: str) -> Image:
+def crop_shift(
+    image: Image, step: int, rng: np.random.Generator, *, max_shift: int, axis: str
+) -> Image:
     height, width = image.shape[:2]
     if max_shift >= min(height, width):
-        raise UserError(f"transforms.crop_shift.max_shift={max_shift} leaves no image at {width}x{height}")
+        raise UserError(
+            f"transforms.crop_shift.max_shift={max_shift} leaves no image at {width}x{height}"
+        )
     dy, dx = _axis_offsets(axis, step)
     y0 = dy if axis == "y" else max_shift // 2
     x0 = dx if axis == "x" else max_shift // 2
     return np.ascontiguousarray(image[y0 : y0 + height - max_shift, x0 : x0 + width - max_shift])
 
 
-def _embed_geometry(shape: tuple[int, ...], fraction: float, max_shift: int, axis: str, step: int, name: str):
+def _embed_geometry(
+    shape: tuple[int, ...], fraction: float, max_shift: int, axis: str, step: int, name: str
+):
     height, width = shape[:2]
     inner_h, inner_w = max(1, round(fraction * height)), max(1, round(fraction * width))
     room_h, room_w = height - inner_h, width - inner_w
@@ -411,7 +448,9 @@ def _embed_geometry(shape: tuple[int, ...], fraction: float, max_shift: int, axi
 
 
 def _embed(image: Image, step: int, fraction: float, max_shift: int, axis: str, name: str):
-    inner_h, inner_w, top, left = _embed_geometry(image.shape, fraction, max_shift, axis, step, name)
+    inner_h, inner_w, top, left = _embed_geometry(
+        image.shape, fraction, max_shift, axis, step, name
+    )
     canvas = np.zeros_like(image)
     canvas[top : top + inner_h, left : left + inner_w] = _resize(image, inner_h, inner_w)
     mask = np.ones(image.shape[:2], dtype=np.uint8)
@@ -420,17 +459,28 @@ def _embed(image: Image, step: int, fraction: float, max_shift: int, axis: str, 
 
 
 @register_transform("embed_black", probe=True)
-def embed_black(image: Image, step: int, rng: np.random.Generator, *, max_shift: int, fraction: float, axis: str) -> Image:
+def embed_black(
+    image: Image, step: int, rng: np.random.Generator, *, max_shift: int, fraction: float, axis: str
+) -> Image:
     return _embed(image, step, fraction, max_shift, axis, "embed_black")[0]
 
 
 @register_transform("embed_inpaint", probe=True)
 def embed_inpaint(
-    image: Image, step: int, rng: np.random.Generator, *, max_shift: int, fraction: float, axis: str, method: str
+    image: Image,
+    step: int,
+    rng: np.random.Generator,
+    *,
+    max_shift: int,
+    fraction: float,
+    axis: str,
+    method: str,
 ) -> Image:
     import cv2
 
-    canvas, mask, (top, left, inner_h, inner_w) = _embed(image, step, fraction, max_shift, axis, "embed_inpaint")
+    canvas, mask, (top, left, inner_h, inner_w) = _embed(
+        image, step, fraction, max_shift, axis, "embed_inpaint"
+    )
     if method == "edge":
         inner = canvas[top : top + inner_h, left : left + inner_w]
         height, width = image.shape[:2]
@@ -438,12 +488,16 @@ def embed_inpaint(
         return np.pad(inner, pads, mode="edge")
     flags = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
     if method not in flags:
-        raise UserError(f"transforms.embed_inpaint.method must be one of telea, ns, edge; got {method!r}")
+        raise UserError(
+            f"transforms.embed_inpaint.method must be one of telea, ns, edge; got {method!r}"
+        )
     return cv2.inpaint(canvas, mask, 3, flags[method])
 
 
 @register_transform("scale_embed", probe=True)
-def scale_embed(image: Image, step: int, rng: np.random.Generator, *, max_shift: int, fraction: float) -> Image:
+def scale_embed(
+    image: Image, step: int, rng: np.random.Generator, *, max_shift: int, fraction: float
+) -> Image:
     height, width = image.shape[:2]
     inner_h, inner_w = round(fraction * height) + step, round(fraction * width) + step
     if inner_h > height or inner_w > width:

@@ -5,9 +5,11 @@ The official ImageNet-P files were made by ffmpeg's libx264 at 1 frame per secon
 others (make_imagenet_p.py). We use the same encoder through PyAV's bundled FFmpeg, so no
 system ffmpeg is needed, and one reader serves both our files and the official ones.
 
-Pixel format is yuv420p (what ffmpeg picks for PNG input to libx264, and what players
-and OpenCV expect); 4:2:0 chroma needs an even width and height, so odd frame sizes are
-refused rather than silently padded.
+Pixel format defaults to yuv420p (what players and OpenCV expect everywhere); 4:2:0 chroma
+needs an even width and height, so odd frame sizes are refused rather than silently padded.
+``yuv444p`` is available too: ffmpeg itself picks 4:4:4 for RGB PNG input when no
+``-pix_fmt`` is given, as in the published command line, so the official files may well be
+4:4:4; ``read_video`` decodes either.
 
 Reproducible bytes: x264 runs single-threaded (its output changes with the thread count)
 and with ``cpu-independent=1``: without it, x264 0.165's SIMD lookahead/macroblock-tree
@@ -27,6 +29,7 @@ import numpy as np
 NOISE_OPTIONS: dict[str, str] = {"tune": "grain"}
 SMOOTH_OPTIONS: dict[str, str] = {"crf": "20"}
 DEFAULT_PRESET = "veryslow"
+PIXEL_FORMATS = ("yuv420p", "yuv444p")
 
 
 def encoder_options(noise: bool, preset: str = DEFAULT_PRESET) -> dict[str, str]:
@@ -39,7 +42,9 @@ def encoder_options(noise: bool, preset: str = DEFAULT_PRESET) -> dict[str, str]
     return options
 
 
-def encode_video(frames: np.ndarray, *, noise: bool, preset: str = DEFAULT_PRESET) -> bytes:
+def encode_video(
+    frames: np.ndarray, *, noise: bool, preset: str = DEFAULT_PRESET, pix_fmt: str = "yuv420p"
+) -> bytes:
     """Encode uint8 frames (T, H, W, 3) RGB as an H.264 MP4 and return the file bytes."""
     import io
 
@@ -51,18 +56,22 @@ def encode_video(frames: np.ndarray, *, noise: bool, preset: str = DEFAULT_PRESE
     count, height, width, _ = frames.shape
     if count < 1:
         raise ValueError("a sequence needs at least one frame")
-    if height % 2 or width % 2:
+    if pix_fmt not in PIXEL_FORMATS:
+        raise ValueError(f"pix_fmt {pix_fmt!r}; allowed: {', '.join(PIXEL_FORMATS)}")
+    if pix_fmt == "yuv420p" and (height % 2 or width % 2):
         raise ValueError(
             f"H.264 yuv420p needs an even frame size, got {width}x{height}; "
             "crop one row/column before encoding"
         )
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(1, 1), options=encoder_options(noise, preset))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream = container.add_stream(
+            "libx264", rate=Fraction(1, 1), options=encoder_options(noise, preset)
+        )
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         for index in range(count):
             rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[index]), format="rgb24")
-            frame = rgb.reformat(format="yuv420p")  # BT.601 limited range, as ffmpeg's default
+            frame = rgb.reformat(format=pix_fmt)  # BT.601 limited range, as ffmpeg's default
             frame.pts = index
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -71,9 +80,16 @@ def encode_video(frames: np.ndarray, *, noise: bool, preset: str = DEFAULT_PRESE
     return buffer.getvalue()
 
 
-def write_video(path: str | Path, frames: np.ndarray, *, noise: bool, preset: str = DEFAULT_PRESET) -> bytes:
+def write_video(
+    path: str | Path,
+    frames: np.ndarray,
+    *,
+    noise: bool,
+    preset: str = DEFAULT_PRESET,
+    pix_fmt: str = "yuv420p",
+) -> bytes:
     """Encode and write atomically (temp file + rename); returns the bytes written."""
-    data = encode_video(frames, noise=noise, preset=preset)
+    data = encode_video(frames, noise=noise, preset=preset, pix_fmt=pix_fmt)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

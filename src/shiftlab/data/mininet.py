@@ -111,7 +111,7 @@ class PhotoStyle:
     period: tuple[float, float] = (0.085, 0.12)  # texture period / image size
     rotation: float = math.radians(20)
     occlude_p: float = 0.15
-    distractors: tuple[int, int] = (0, 0)  # other classes' textures on novel shapes
+    distractors: tuple[int, int] = (0, 0)  # class textures on novel shapes, in the background
     noise: float = 0.02
 
 

@@ -38,6 +38,7 @@ def predict(
     device: str = "auto",
     topk: int = 5,
     full: bool = False,
+    clean_index: str | Path | None = None,
 ) -> Path:
     """Predict every sample (or frame, or corruption cell) of an indexed benchmark."""
     from shiftlab.data import read_index
@@ -63,13 +64,26 @@ def predict(
         rows = _videos(frame, root, cfg, scorer, proto, batch_size, topk, workers)
     else:
         rows = _images(frame, root, cfg, proto, scorer, batch_size, topk, workers)
+    if kind == "imagenet_o":
+        frame = frame.assign(target=-1)  # O images are anomalies, whatever folder they sit in
     table = _table(list(rows), frame, proto, kind, wnids)
+    inputs = {"checkpoint": checkpoint, "index": index}
+    if kind == "imagenet_o" and clean_index is not None:
+        # The in-distribution half (official: val on O's 200 wnids), scored over the same mask.
+        clean, clean_meta = read_index(clean_index)
+        clean = clean[clean["wnid"].isin(set(proto.subset_wnids))].reset_index(drop=True)
+        clean = clean.assign(variant="in_distribution")
+        rows = _images(clean, clean_meta["root"], cfg, proto, scorer, batch_size, topk, workers)
+        import pyarrow as pa
+
+        table = pa.concat_tables([table, _table(list(rows), clean, proto, kind, wnids)])
+        inputs["clean_index"] = clean_index
     params = {"benchmark": benchmark, "topk": topk, "full_1000": full, "fp32": fp32 or not scorer.bf16,
               "device": dev.type, "batch_size": batch_size}
     record = make_record(
         rule="predict",
         params=params,
-        inputs={"checkpoint": checkpoint, "index": index},
+        inputs=inputs,
         input_hashes={"dataset_fingerprint": index_meta.get("fingerprint", "")},
         started=started,
         extra={

@@ -64,6 +64,8 @@ def load_results(root: str | Path) -> Results:
     for column in ("run", "benchmark", "variant", "metric", *PROVENANCE_COLUMNS):
         if column not in summary:
             raise UserError(f"{summary_path} lacks column {column!r}: re-run `shiftlab aggregate`")
-        summary[column] = summary[column].astype(object).where(summary[column].notna(), "").astype(str)
+        summary[column] = (
+            summary[column].astype(object).where(summary[column].notna(), "").astype(str)
+        )
     stats = {name: _read(root / "stats" / f"{name}.csv") for name in STATS_TABLES}
     return Results(root, summary, stats)

@@ -84,7 +84,11 @@ def bootstrap_band(
     xc = xs - xs.mean(axis=1, keepdims=True)
     sxx = (xc**2).sum(axis=1)
     valid = sxx > 1e-12 * max(1.0, float(np.abs(x).max()) ** 2)
-    slope = np.where(valid, (xc * (ys - ys.mean(axis=1, keepdims=True))).sum(axis=1) / np.where(valid, sxx, 1), np.nan)
+    slope = np.where(
+        valid,
+        (xc * (ys - ys.mean(axis=1, keepdims=True))).sum(axis=1) / np.where(valid, sxx, 1),
+        np.nan,
+    )
     intercept = ys.mean(axis=1) - slope * xs.mean(axis=1)
     curves = expit(slope[:, None] * gx[None, :] + intercept[:, None])
     tail = (1.0 - confidence) / 2.0 * 100.0

@@ -135,12 +135,14 @@ def read_predictions(
 
 def benchmark_kind(pred: Predictions, configured: dict[str, Any]) -> str:
     """Kind of a benchmark: stats config `benchmarks` map, then the provenance record's
-    params, then the shipped id convention, then the data's shape."""
+    `kind` or params, then the shipped id convention, then the data's shape."""
     entry = configured.get(pred.benchmark)
     if isinstance(entry, dict):
         entry = entry.get("kind")
     if entry:
         return str(entry)
+    if pred.record.get("kind"):
+        return str(pred.record["kind"])
     params = pred.record.get("params") or {}
     for key in ("benchmark", "benchmark_json"):
         value = params.get(key)
@@ -170,23 +172,24 @@ def _code_version(code: dict[str, Any] | None) -> str:
     return f"shiftlab-{code.get('package', '')}"
 
 
-def load_mlflow_ids(path: str | Path | None) -> dict[str, str]:
-    """run -> MLflow run id from `shiftlab track`'s JSON ({run: id}, {run: {run_id}} or
-    {"runs": {...}})."""
+def load_mlflow_ids(path: str | Path | None) -> dict[tuple[str, str | None], str]:
+    """MLflow run ids from `shiftlab track`'s tracking.json: `metrics[run][benchmark]` (the
+    metrics job of that evaluation) and `train[run]` (fallback), keyed (run, benchmark) and
+    (run, None)."""
     if not path:
         return {}
     path = Path(path)
     if not path.is_file():
         raise UserError(f"--mlflow-ids {path} does not exist")
-    data = json.loads(path.read_text())
-    if isinstance(data, dict) and isinstance(data.get("runs"), dict):
-        data = data["runs"]
-    ids = {}
-    for run, value in (data or {}).items():
-        if isinstance(value, dict):
-            value = value.get("run_id") or value.get("mlflow_run_id")
+    data = json.loads(path.read_text()) or {}
+    ids: dict[tuple[str, str | None], str] = {}
+    for run, value in (data.get("train") or {}).items():
         if isinstance(value, str):
-            ids[run] = value
+            ids[(run, None)] = value
+    for run, per_bench in (data.get("metrics") or {}).items():
+        for bench, value in (per_bench or {}).items():
+            if isinstance(value, str):
+                ids[(run, bench)] = value
     return ids
 
 
@@ -210,7 +213,10 @@ def provenance_of(
         "predictions_sha256": pred.sha256,
         "config_sha256": config_sha256,
         "code_version": _code_version(pred.record.get("code")),
-        "mlflow_run_id": mlflow_ids.get(pred.run) or pred.record.get("mlflow_run_id") or "",
+        "mlflow_run_id": mlflow_ids.get((pred.run, pred.benchmark))
+        or mlflow_ids.get((pred.run, None))
+        or pred.record.get("mlflow_run_id")
+        or "",
     }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from shiftlab.corrupt.ops.filters import disk_kernel, gaussian, motion_blur as _motion
+from shiftlab.corrupt.ops.filters import disk_kernel, gaussian
+from shiftlab.corrupt.ops.filters import motion_blur as _motion
 from shiftlab.corrupt.ops.geometry import clipped_zoom
 from shiftlab.corrupt.registry import register_corruption
 

@@ -1,11 +1,8 @@
 """Digital corruptions: brightness, contrast, saturate, elastic transform, pixelate, JPEG.
 
-Brightness and saturate edit V and S of HSV like the reference (scikit-image's
-rgb2hsv/hsv2rgb) but in closed form on RGB, avoiding the colour-space round trip:
-with hue fixed, every channel is ``V - V * S * k(hue)``, so
-- changing V to V' scales the pixel by V'/V (a black pixel becomes grey V'),
-- changing S to S' scales the distance below the max channel by S'/S (a grey pixel,
-  whose hue scikit-image defines as 0 = red, becomes (V, V(1-S'), V(1-S'))).
+Brightness and saturate edit V and S of HSV like the reference, with OpenCV's float HSV
+conversion instead of scikit-image's (same formulas, grey pixels get hue 0 in both, so a
+saturation shift tints them red in both; > 55 dB apart, 5-10x faster).
 """
 
 from __future__ import annotations
@@ -24,38 +21,33 @@ def _unit(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) * np.float32(1 / 255)
 
 
+def _edit_hsv(image: np.ndarray, channel: int, gain: float, shift: float) -> np.ndarray:
+    x = _unit(image)
+    hsv = cv2.cvtColor(x, cv2.COLOR_RGB2HSV)
+    plane = hsv[..., channel]
+    if gain != 1:
+        plane *= np.float32(gain)
+    plane += np.float32(shift)
+    np.clip(plane, 0, 1, out=plane)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
 @register_corruption("brightness", family="weather", stochastic=False)
 def brightness(image, shift, pset, rng) -> np.ndarray:
-    x = _unit(image)
-    v = x.max(axis=2, keepdims=True)
-    v_new = np.minimum(v + np.float32(shift), np.float32(1))
-    scale = np.divide(v_new, v, out=np.zeros_like(v), where=v > 0)
-    out = x * scale
-    return np.where(v > 0, out, v_new)
+    return _edit_hsv(image, 2, 1, shift)
 
 
 @register_corruption("saturate", family="digital", stochastic=False)
 def saturate(image, params, pset, rng) -> np.ndarray:
     gain, shift = params
-    x = _unit(image)
-    v = x.max(axis=2, keepdims=True)
-    delta = v - x.min(axis=2, keepdims=True)
-    s = np.divide(delta, v, out=np.zeros_like(v), where=v > 0)
-    s_new = np.clip(s * np.float32(gain) + np.float32(shift), 0, 1)
-    ratio = np.divide(s_new, s, out=np.zeros_like(s), where=delta > 0)
-    out = v - ratio * (v - x)
-    if shift:
-        # grey pixels: hue 0 (red) in scikit-image, so G and B drop to V * (1 - S')
-        grey = np.concatenate([v, v * (1 - s_new), v * (1 - s_new)], axis=2)
-        out = np.where(delta > 0, out, grey)
-    return out
+    return _edit_hsv(image, 1, gain, shift)
 
 
 @register_corruption("contrast", family="digital", stochastic=False)
 def contrast(image, factor, pset, rng) -> np.ndarray:
-    x = image.astype(np.float64) / 255.0  # float64 mean, as the reference
-    means = x.mean(axis=(0, 1), keepdims=True)
-    return (x - means) * factor + means
+    x = _unit(image)
+    means = x.mean(axis=(0, 1), dtype=np.float64, keepdims=True).astype(np.float32)
+    return (x - means) * np.float32(factor) + means
 
 
 @register_corruption("pixelate", family="digital", stochastic=False)
@@ -85,9 +77,7 @@ def elastic_transform(image, params, pset, rng: np.random.Generator) -> np.ndarr
     h, w = x.shape[:2]
     centre = np.float32([h, w]) // 2
     half = min(h, w) // 3
-    src = np.float32(
-        [centre + half, [centre[0] + half, centre[1] - half], centre - half]
-    )
+    src = np.float32([centre + half, [centre[0] + half, centre[1] - half], centre - half])
     dst = src + rng.uniform(-jitter, jitter, size=src.shape).astype(np.float32)
     affine = cv2.getAffineTransform(src, dst)
     x = cv2.warpAffine(x, affine, (w, h), borderMode=cv2.BORDER_REFLECT_101)

@@ -33,7 +33,9 @@ def gaussian_kernel_1d(sigma: float, truncate: float = 4.0) -> np.ndarray:
     return k / k.sum()
 
 
-def gaussian(image: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0) -> np.ndarray:
+def gaussian(
+    image: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0
+) -> np.ndarray:
     """Spatial Gaussian blur of an HxW or HxWxC float image (channels blurred independently)."""
     if sigma <= 0:
         return image.copy()

@@ -82,7 +82,9 @@ def _cover(texture: np.ndarray, height: int, width: int) -> np.ndarray:
 def frost(image, params, pset, rng: np.random.Generator) -> np.ndarray:
     image_weight, frost_weight = params
     h, w = image.shape[:2]
-    texture = _cover(frost_texture(int(rng.integers(FROST_CHOICES)), pset.frost_texture_scale), h, w)
+    texture = _cover(
+        frost_texture(int(rng.integers(FROST_CHOICES)), pset.frost_texture_scale), h, w
+    )
     top = int(rng.integers(0, texture.shape[0] - h))
     left = int(rng.integers(0, texture.shape[1] - w))
     crop = texture[top : top + h, left : left + w].astype(np.float32)
