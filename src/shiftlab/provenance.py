@@ -127,11 +127,16 @@ def library_versions() -> dict[str, str | None]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    # The CUDA build torch was compiled against; read without importing torch (seconds per job).
     try:
-        import torch
+        from importlib.util import find_spec
 
-        versions["cuda"] = torch.version.cuda
-    except ImportError:
+        spec = find_spec("torch")
+        version_py = Path(spec.origin).parent / "version.py" if spec and spec.origin else None
+        text = version_py.read_text() if version_py and version_py.exists() else ""
+        match = re.search(r"^cuda[^=]*=\s*['\"]?([^'\"\n]+)", text, flags=re.M)
+        versions["cuda"] = match.group(1) if match and match.group(1) != "None" else None
+    except (OSError, ValueError):
         versions["cuda"] = None
     return versions
 

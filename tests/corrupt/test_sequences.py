@@ -204,7 +204,7 @@ def test_opencv_reads_our_mp4_like_the_official_loader(photo, tmp_path):
 
 def test_reader_decodes_444_streams_of_any_size(photo, tmp_path):
     # ffmpeg picks yuv444p for RGB PNG input without -pix_fmt (the published command line)
-    frames = seq.make_sequence(photo, "rotate", params="auto", crop=70)[:, :69]
+    frames = seq.make_sequence(photo, "rotate", params="auto", crop=70)[:, :, :69]
     write_video(tmp_path / "444.mp4", frames, noise=False, pix_fmt="yuv444p")
     decoded = read_video(tmp_path / "444.mp4")
     assert decoded.shape == (31, 70, 69, 3)

@@ -123,12 +123,17 @@ def test_on_the_fly_corruption_equals_corrupting_the_same_pixels(world, tmp_path
              "severities": [2, 5], "params": "tiny", "seed": 7}
     got = pq.read_table(_predict(world, "c", tmp_path / "c.parquet", bench=bench, batch_size=3)).to_pandas()
     assert sorted(set(got["variant"])) == ["contrast/2", "contrast/5", "gaussian_noise/2", "gaussian_noise/5"]
+    from shiftlab.corrupt.materialize import corrupt_cells
+
     frame, meta = read_index(world["index"]["val"])
     model, ckmeta = load_checkpoint(world["ckpt"])
-    rows = ImageRows(meta["root"], frame["sample"].tolist(), ckmeta["data_config"], resize=True)
+    rows = ImageRows(meta["root"], frame["sample"].tolist(), ckmeta["data_config"], resize=False)
     sample = frame["sample"].iat[1]
     clean = rows.pixels(1)
     corrupted = apply(clean, "gaussian_noise", 5, image_seed(7, sample, "gaussian_noise", 5), params="tiny")
+    # the materializer's own path gives the same pixels
+    (variant, materialized), = corrupt_cells(clean, sample, ["gaussian_noise/5"], 7, {"params": "tiny"})
+    assert variant == "gaussian_noise/5" and np.array_equal(materialized, corrupted)
     with torch.inference_mode():
         probs = torch.softmax(model(rows.norm.one(corrupted)[None]), 1)[0]
     row = got[(got["sample"] == sample) & (got["variant"] == "gaussian_noise/5")].iloc[0]

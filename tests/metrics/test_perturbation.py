@@ -1,5 +1,7 @@
 """ImageNet-P flip probability and top-5 distance on hand-made sequences (BENCHMARKS.md §3.3)."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy.stats import rankdata
@@ -82,3 +84,10 @@ def test_mfr_mt5d_normalised_by_baseline():
 def test_base_perturbation_names():
     assert base_perturbation("gaussian_noise_2") == "gaussian_noise"
     assert base_perturbation("rotate") == "rotate"
+
+
+def test_mfr_is_undefined_when_the_baseline_never_flips():
+    from shiftlab.metrics.perturbation import mfr
+
+    assert math.isnan(mfr({"rotate": 0.2, "scale": 0.1}, {"rotate": 0.0, "scale": 0.3}))
+    assert mfr({"rotate": 0.2}, {"rotate": 0.4}) == 50.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,8 +54,12 @@ def test_unknown_model_lists_close_matches() -> None:
 
 @pytest.mark.parametrize(
     ("name", "head"),
-    [("resnet10t", "fc"), ("test_convnext", "head.fc"), ("tv:squeezenet1_1", "classifier.1"),
-     ("tv:mobilenet_v2", "classifier.1")],
+    [
+        ("resnet10t", "fc"),
+        ("test_convnext", "head.fc"),
+        ("tv:squeezenet1_1", "classifier.1"),
+        ("tv:mobilenet_v2", "classifier.1"),
+    ],
 )
 def test_create_model_heads(name: str, head: str) -> None:
     torch.manual_seed(0)
@@ -158,3 +163,58 @@ def test_import_is_light() -> None:
     code = "import sys, shiftlab.models; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_init_model_cli_slices_and_seeds(tmp_path: Path) -> None:
+    from shiftlab.cli import main
+
+    state = _fake_imagenet_weights(tmp_path / "w.pth")
+    entry = {"model": "resnet10t", "weights": str(tmp_path / "w.pth"), "image_size": 64}
+    args = [
+        "init-model",
+        "--run",
+        "r",
+        "--model-json",
+        json.dumps(entry),
+        "--label-space",
+        "mininet",
+    ]
+    assert main([*args, "--out", str(tmp_path / "a.pt")]) == 0
+    model, meta = load_checkpoint(tmp_path / "a.pt")
+    rows = [imagenet1k_index(w) for w in meta["wnids"]]
+    assert meta["wnids"] == sorted(MININET_WNIDS) and meta["pretrained"] == entry["weights"]
+    assert torch.equal(model.fc.weight, state["fc.weight"][rows])
+    assert meta["data_config"]["input_size"] == [3, 64, 64]
+    assert meta["provenance"]["inputs"]["weights"]["sha256"]
+
+    rand = [
+        "init-model",
+        "--run",
+        "r",
+        "--model-json",
+        '{"model": "tv:squeezenet1_1"}',
+        "--label-space",
+        "mininet",
+        "--seed",
+        "4",
+    ]
+    assert main([*rand, "--out", str(tmp_path / "b.pt")]) == 0
+    assert main([*rand, "--out", str(tmp_path / "c.pt")]) == 0
+    b, c = (torch.load(tmp_path / n, weights_only=True)["state_dict"] for n in ("b.pt", "c.pt"))
+    assert all(torch.equal(b[k], c[k]) for k in b)
+    assert (
+        main(
+            [
+                "init-model",
+                "--run",
+                "r",
+                "--model-json",
+                '{"model": "resnet181"}',
+                "--label-space",
+                "mininet",
+                "--out",
+                str(tmp_path / "d.pt"),
+            ]
+        )
+        == 2
+    )

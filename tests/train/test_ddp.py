@@ -18,28 +18,62 @@ torch.set_num_threads(1)
 # A LayerNorm model: with BatchNorm each DDP process normalises its own half-batch, so
 # 2x4 equals 1x8 only with grad_accum=2 on the single process (or SyncBatchNorm on GPUs).
 MODEL = {"model": "test_convnext"}
-RECIPE = {"base": "baseline", "epochs": 1, "batch_size": 8, "lr": 0.05, "image_size": 32,
-          "checkpoint_every": 0}
+RECIPE = {
+    "base": "baseline",
+    "epochs": 1,
+    "batch_size": 8,
+    "lr": 0.05,
+    "image_size": 32,
+    "checkpoint_every": 0,
+}
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_one(world: tuple[Path, Path], tmp_path: Path) -> None:
     index, labels = world
     single = FitConfig(
-        run="t", model=MODEL, recipe=create_recipe(RECIPE), train_index=index,
-        label_space=str(labels), seed=3, out=tmp_path / "one" / "final.pt",
-        state_dir=tmp_path / "one" / "state", history=tmp_path / "one" / "history.csv",
-        device="cpu", progress=False,
+        run="t",
+        model=MODEL,
+        recipe=create_recipe(RECIPE),
+        train_index=index,
+        label_space=str(labels),
+        seed=3,
+        out=tmp_path / "one" / "final.pt",
+        state_dir=tmp_path / "one" / "state",
+        history=tmp_path / "one" / "history.csv",
+        device="cpu",
+        progress=False,
     )
     assert fit(single) == 0
 
     two = tmp_path / "two"
     args = cli(
-        "train", "--run", "t", "--model-json", json.dumps(MODEL), "--recipe-json",
-        json.dumps(RECIPE), "--train-index", str(index), "--label-space", str(labels),
-        "--seed", "3", "--out", str(two / "final.pt"), "--state-dir", str(two / "state"),
-        "--history", str(two / "history.csv"), "--nproc", "2", "--device", "cpu",
-        "--threads", "1", "--no-progress",
+        "train",
+        "--run",
+        "t",
+        "--model-json",
+        json.dumps(MODEL),
+        "--recipe-json",
+        json.dumps(RECIPE),
+        "--train-index",
+        str(index),
+        "--label-space",
+        str(labels),
+        "--seed",
+        "3",
+        "--out",
+        str(two / "final.pt"),
+        "--state-dir",
+        str(two / "state"),
+        "--history",
+        str(two / "history.csv"),
+        "--nproc",
+        "2",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--no-progress",
     )
     done = subprocess.run(args, capture_output=True, text=True, env=cli_env(), timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

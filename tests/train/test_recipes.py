@@ -42,8 +42,9 @@ def test_registry_and_validation() -> None:
 
 
 def test_lr_schedules() -> None:
-    s = create_recipe({"base": "baseline", "epochs": 4, "schedule": "cosine",
-                       "warmup_epochs": 1}).settings
+    s = create_recipe(
+        {"base": "baseline", "epochs": 4, "schedule": "cosine", "warmup_epochs": 1}
+    ).settings
     f = [lr_factor(i, 10, s) for i in range(40)]
     assert f[0] == pytest.approx(0.1) and f[9] == 1.0 and f[10] == 1.0
     assert f[-1] < 0.01 and all(a >= b for a, b in zip(f[10:], f[11:], strict=False))
@@ -84,17 +85,29 @@ def test_augmentations_are_seeded_and_bounded() -> None:
     assert len(TrainTransform(create_recipe("stability"), cfg)(img, np.random.default_rng(0))) == 2
 
 
-def run_fit(world: tuple[Path, Path], tmp: Path, recipe: dict, model: str = "resnet10t",
-            **kw) -> tuple[list[dict], Path]:
+def run_fit(
+    world: tuple[Path, Path], tmp: Path, recipe: dict, model: str = "resnet10t", **kw
+) -> tuple[list[dict], Path]:
     index, labels = world
     cfg = FitConfig(
-        run="t", model={"model": model}, recipe=create_recipe(recipe), train_index=index,
-        label_space=str(labels), seed=0, out=tmp / "final.pt", state_dir=tmp / "state",
-        history=tmp / "history.csv", device="cpu", progress=False, **kw,
+        run="t",
+        model={"model": model},
+        recipe=create_recipe(recipe),
+        train_index=index,
+        label_space=str(labels),
+        seed=0,
+        out=tmp / "final.pt",
+        state_dir=tmp / "state",
+        history=tmp / "history.csv",
+        device="cpu",
+        progress=False,
+        **kw,
     )
     assert fit(cfg) == 0
     with open(tmp / "history.csv") as handle:
-        return [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(handle)], cfg.out
+        return [
+            {k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(handle)
+        ], cfg.out
 
 
 @pytest.mark.slow
@@ -102,10 +115,21 @@ def run_fit(world: tuple[Path, Path], tmp: Path, recipe: dict, model: str = "res
 def test_each_recipe_loss_falls(name: str, world: tuple[Path, Path], tmp_path: Path) -> None:
     if name == "corruption_aug":
         pytest.importorskip("shiftlab.corrupt")
-    recipe = {"base": name, "epochs": 4, "batch_size": 8, "image_size": 32, "lr": 0.02,
-              "checkpoint_every": 0, "milestones": [], "weight_decay": 0.0}
+    recipe = {
+        "base": name,
+        "epochs": 4,
+        "batch_size": 8,
+        "image_size": 32,
+        "lr": 0.02,
+        "checkpoint_every": 0,
+        "milestones": [],
+        "weight_decay": 0.0,
+    }
     if name == "corruption_aug":
-        recipe |= {"severities": [1, 2], "corruptions": ["gaussian_noise", "brightness", "contrast"]}
+        recipe |= {
+            "severities": [1, 2],
+            "corruptions": ["gaussian_noise", "brightness", "contrast"],
+        }
     if name == "augmix":
         # the JSD term grows while the model first becomes confident; a weight of 12 needs
         # far more than 16 steps before the total falls

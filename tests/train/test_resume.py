@@ -21,8 +21,14 @@ torch.set_num_threads(1)
 
 # 32 images, global batch 4 -> 8 steps/epoch, 16 in all; state every 3 steps, so kills land
 # both right after a save and several steps past one (work that must be redone).
-RECIPE = {"base": "baseline", "epochs": 2, "batch_size": 4, "lr": 0.05, "image_size": 32,
-          "checkpoint_every": 3}
+RECIPE = {
+    "base": "baseline",
+    "epochs": 2,
+    "batch_size": 4,
+    "lr": 0.05,
+    "image_size": 32,
+    "checkpoint_every": 3,
+}
 TOTAL_STEPS = 16
 STEP_LINE = re.compile(r"global step (\d+)")
 
@@ -30,11 +36,30 @@ STEP_LINE = re.compile(r"global step (\d+)")
 def train_args(world: tuple[Path, Path], d: Path, **recipe_overrides: object) -> list[str]:
     index, labels = world
     return cli(
-        "train", "--run", "t", "--model-json", json.dumps({"model": "resnet10t"}),
-        "--recipe-json", json.dumps(RECIPE | recipe_overrides), "--train-index", str(index),
-        "--label-space", str(labels), "--seed", "5", "--out", str(d / "out" / "final.pt"),
-        "--state-dir", str(d / "state"), "--history", str(d / "out" / "history.csv"),
-        "--log-every", "1", "--no-progress", "--threads", "1",
+        "train",
+        "--run",
+        "t",
+        "--model-json",
+        json.dumps({"model": "resnet10t"}),
+        "--recipe-json",
+        json.dumps(RECIPE | recipe_overrides),
+        "--train-index",
+        str(index),
+        "--label-space",
+        str(labels),
+        "--seed",
+        "5",
+        "--out",
+        str(d / "out" / "final.pt"),
+        "--state-dir",
+        str(d / "state"),
+        "--history",
+        str(d / "out" / "history.csv"),
+        "--log-every",
+        "1",
+        "--no-progress",
+        "--threads",
+        "1",
     )
 
 
@@ -44,9 +69,17 @@ def reference(world: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
     d = tmp_path_factory.mktemp("reference")
     index, labels = world
     cfg = FitConfig(
-        run="t", model={"model": "resnet10t"}, recipe=create_recipe(RECIPE), train_index=index,
-        label_space=str(labels), seed=5, out=d / "final.pt", state_dir=d / "state",
-        history=d / "history.csv", device="cpu", progress=False,
+        run="t",
+        model={"model": "resnet10t"},
+        recipe=create_recipe(RECIPE),
+        train_index=index,
+        label_space=str(labels),
+        seed=5,
+        out=d / "final.pt",
+        state_dir=d / "state",
+        history=d / "history.csv",
+        device="cpu",
+        progress=False,
     )
     assert fit(cfg) == 0
     return torch.load(d / "final.pt", weights_only=True)
@@ -72,7 +105,9 @@ def assert_same_weights(path: Path, reference: dict) -> None:
     assert got["state_dict"].keys() == reference["state_dict"].keys()
     for key, value in reference["state_dict"].items():
         assert torch.equal(got["state_dict"][key], value), f"{key} differs"
-    assert got["provenance"]["history"][-1]["loss"] == reference["provenance"]["history"][-1]["loss"]
+    assert (
+        got["provenance"]["history"][-1]["loss"] == reference["provenance"]["history"][-1]["loss"]
+    )
 
 
 @pytest.mark.slow
@@ -115,9 +150,17 @@ def test_corrupt_state_is_an_error_not_a_restart(world: tuple[Path, Path], tmp_p
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "state.pt").write_bytes(b"PK\x03\x04 truncated")
     cfg = FitConfig(
-        run="t", model={"model": "resnet10t"}, recipe=create_recipe(RECIPE), train_index=index,
-        label_space=str(labels), seed=5, out=tmp_path / "final.pt", state_dir=tmp_path / "state",
-        history=tmp_path / "history.csv", device="cpu", progress=False,
+        run="t",
+        model={"model": "resnet10t"},
+        recipe=create_recipe(RECIPE),
+        train_index=index,
+        label_space=str(labels),
+        seed=5,
+        out=tmp_path / "final.pt",
+        state_dir=tmp_path / "state",
+        history=tmp_path / "history.csv",
+        device="cpu",
+        progress=False,
     )
     with pytest.raises(UserError, match="resume state .* is corrupt.*delete"):
         fit(cfg)

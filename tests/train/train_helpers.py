@@ -30,17 +30,27 @@ def make_world(root: Path, per_class: int, size: int = 32, seed: int = 0) -> tup
         for i in range(per_class):
             img = rng.integers(0, 90, (size, size, 3), dtype=np.uint8)
             y, x = rng.integers(2, size - side - 2, 2)
-            img[y:y + side, x:x + side] = colours[k]
+            img[y : y + side, x : x + side] = colours[k]
             name = f"{wnid}/{wnid}_{i:03d}.png"
             Image.fromarray(img).save(root / "images" / name)
             rows.append((name, k, wnid))
     rows.sort()
-    table = pa.table({
-        "sample": [r[0] for r in rows], "target": pa.array([r[1] for r in rows], pa.int64()),
-        "wnid": [r[2] for r in rows], "variant": [""] * len(rows),
-    })
-    meta = {"kind": "folder", "root": str(root / "images"), "benchmark": "train",
-            "label_space": "tiny", "fingerprint": "test", "n": len(rows)}
+    table = pa.table(
+        {
+            "sample": [r[0] for r in rows],
+            "target": pa.array([r[1] for r in rows], pa.int64()),
+            "wnid": [r[2] for r in rows],
+            "variant": [""] * len(rows),
+        }
+    )
+    meta = {
+        "kind": "folder",
+        "root": str(root / "images"),
+        "benchmark": "train",
+        "label_space": "tiny",
+        "fingerprint": "test",
+        "n": len(rows),
+    }
     table = table.replace_schema_metadata({"shiftlab": json.dumps(meta)})
     index = root / "index.parquet"
     pq.write_table(table, index)

@@ -37,6 +37,7 @@ rule aggregate:
             caption="../report/summary.rst",
             category="Summary",
         ),
+        stats=expand(f"{STUDY}/stats/{{table}}.csv", table=STATS_TABLES),
     log:
         f"{LOGS}/aggregate/aggregate.log",
     conda:

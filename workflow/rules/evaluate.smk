@@ -13,6 +13,7 @@ rule predict:
         ENV
     params:
         benchmark=benchmark_json,
+        references=predict_flags,
     shell:
         "shiftlab predict --checkpoint {input.checkpoint} --index {input.index}"
         " --benchmark-json {params.benchmark:q} --out {output.predictions}"

@@ -16,10 +16,11 @@ rule init_model:
     params:
         model=model_json,
         label_space=config["label_space"],
+        seed=run_seed,
     shell:
         "shiftlab init-model --run {wildcards.run} --model-json {params.model:q}"
         " --label-space {params.label_space:q} --seed {params.seed}"
-        " --out {output.checkpoint} > {log} 2>&1"
+        " --allow-download --out {output.checkpoint} > {log} 2>&1"
 
 
 # Fine-tune a run with its recipe; resumable state lives beside the output, not as one.
@@ -46,4 +47,4 @@ rule train:
         " --recipe-json {params.recipe:q} --train-index {input.train_index}"
         " --label-space {params.label_space:q} --seed {params.seed} --init {input.init}"
         " --out {output.checkpoint} --state-dir {params.state} --history {output.history}"
-        " --nproc {params.nproc} --threads {threads} > {log} 2>&1"
+        " --nproc {params.nproc} --threads {threads} --no-progress > {log} 2>&1"

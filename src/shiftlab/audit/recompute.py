@@ -32,9 +32,10 @@ def recompute_rows(files: StudyFiles, run: str, benchmark: str) -> Any:
         raise LookupError(f"{files.rel(csv_path)} has no provenance sidecar to replay")
     params = record.get("params") or {}
     bench = next(
-        (params[k] for k in ("benchmark", "benchmark_json", "bench") if params.get(k)), None
+        (params[k] for k in ("benchmark_entry", "benchmark", "benchmark_json") if params.get(k)),
+        None,
     )
-    if isinstance(bench, str):
+    if isinstance(bench, str) and bench.lstrip().startswith("{"):
         bench = json.loads(bench)
     if not isinstance(bench, dict) or "kind" not in bench:
         raise LookupError(f"{files.rel(csv_path)} sidecar records no benchmark params")
@@ -50,9 +51,14 @@ def recompute_rows(files: StudyFiles, run: str, benchmark: str) -> Any:
     options = Options(
         bench=bench, **{field: load(names) for field, names in _EXTRA_PREDICTIONS.items()}
     )
-    for name in ("reps", "seed", "alpha"):
-        if params.get(name) is not None:
-            setattr(options, name, type(getattr(options, name))(params[name]))
+    for name, recorded in (
+        ("reps", "bootstrap"),
+        ("reps", "reps"),
+        ("seed", "seed"),
+        ("alpha", "alpha"),
+    ):
+        if params.get(recorded) is not None:
+            setattr(options, name, type(getattr(options, name))(params[recorded]))
     rows = compute_metrics(read_predictions(files.predictions(run, benchmark)), options)
     return pd.DataFrame(rows)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shiftlab.errors import UserError
 
-HELP = "Compute a benchmark's metrics (with 95 % intervals) from predictions into a tidy CSV."
+HELP = "Compute a benchmark's metrics (with 95%% intervals) from predictions into a tidy CSV."
 
 COLUMNS = [
     "run",

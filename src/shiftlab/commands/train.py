@@ -18,25 +18,40 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run name (logs, provenance)")
-    parser.add_argument("--model-json", required=True,
-                        help='the run entry, e.g. {"model": "resnet18", "weights": "imagenet"}')
-    parser.add_argument("--recipe-json", required=True,
-                        help='the recipe entry, e.g. {"base": "augmix", "epochs": 2}')
+    parser.add_argument(
+        "--model-json",
+        required=True,
+        help='the run entry, e.g. {"model": "resnet18", "weights": "imagenet"}',
+    )
+    parser.add_argument(
+        "--recipe-json",
+        required=True,
+        help='the recipe entry, e.g. {"base": "augmix", "epochs": 2}',
+    )
     parser.add_argument("--train-index", required=True, help="dataset index parquet to train on")
     parser.add_argument("--val-index", default=None, help="dataset index evaluated each epoch")
     parser.add_argument("--label-space", required=True, help="imagenet1k | mininet | wnid file")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--out", required=True, help="final checkpoint (final.pt)")
-    parser.add_argument("--state-dir", required=True,
-                        help="resume state folder (kept beside, not as, the declared output)")
+    parser.add_argument(
+        "--state-dir",
+        required=True,
+        help="resume state folder (kept beside, not as, the declared output)",
+    )
     parser.add_argument("--history", required=True, help="per-epoch history CSV")
-    parser.add_argument("--init", default=None,
-                        help="start from this checkpoint (the base run's final.pt)")
-    parser.add_argument("--nproc", type=int, default=int(os.environ.get("SHIFTLAB_NPROC", "1")),
-                        help="data-parallel processes via torchrun (default $SHIFTLAB_NPROC or 1)")
+    parser.add_argument(
+        "--init", default=None, help="start from this checkpoint (the base run's final.pt)"
+    )
+    parser.add_argument(
+        "--nproc",
+        type=int,
+        default=int(os.environ.get("SHIFTLAB_NPROC", "1")),
+        help="data-parallel processes via torchrun (default $SHIFTLAB_NPROC or 1)",
+    )
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch CPU threads per process (0 = torch's default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads per process (0 = torch's default)"
+    )
     parser.add_argument("--log-every", type=int, default=0, help="log every N optimizer steps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -57,8 +72,22 @@ def setup_logging() -> None:
     if not logging.getLogger().handlers:
         rank = os.environ.get("RANK")
         prefix = f"[rank {rank}] " if rank is not None else ""
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format=f"%(asctime)s {prefix}%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO,
+            stream=sys.stderr,
+            format=f"%(asctime)s {prefix}%(levelname)s %(name)s: %(message)s",
+        )
+
+
+def _as_argv(args: argparse.Namespace) -> list[str]:
+    """The parsed options back as command-line words (works when called in-process too)."""
+    argv: list[str] = []
+    for key, value in vars(args).items():
+        if key.startswith("_") or key in ("verb", "nproc") or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    return argv
 
 
 def _launch_parallel(args: argparse.Namespace) -> int:
@@ -68,7 +97,7 @@ def _launch_parallel(args: argparse.Namespace) -> int:
 
     from shiftlab.train.distributed import launch_command
 
-    cmd = launch_command(sys.argv[1:], args.nproc)
+    cmd = launch_command(["train", *_as_argv(args)], args.nproc)
     env = dict(os.environ, SHIFTLAB_NPROC="1")  # workers must not launch again
     proc = subprocess.Popen(cmd, env=env)
     got: list[int] = []

@@ -85,6 +85,24 @@ def resize_center_crop(pixels: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8)
 
 
+class CleanImages(Dataset):
+    """Clean images as uint8 with the corruption materializer's geometry (on-the-fly C)."""
+
+    def __init__(self, root: str, samples: list[str], settings: Any):
+        self.root = Path(root)
+        self.samples = samples
+        self.settings = settings
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
+        from shiftlab.corrupt.imageio import load_rgb
+        from shiftlab.corrupt.materialize import prepare_image
+
+        return prepare_image(load_rgb(self.root / self.samples[i]).pixels, "c", self.settings), i
+
+
 class VideoRows(Dataset):
     """ImageNet-P sequences: each item is all frames of one mp4, normalised, no resize."""
 

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device, summarize
-from shiftlab.evaluate.loaders import ImageRows, Normalizer, VideoRows, collate_videos
+from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
 from shiftlab.evaluate.protocol import Protocol, protocol_for
 
 log = logging.getLogger(__name__)
@@ -126,26 +126,31 @@ def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator
 
 
 def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterator[dict[str, Any]]:
-    """ImageNet-C without files: decode each clean image once, then corrupt it in memory for
-    every corruption x severity cell, with the same per-image seeds as materialization."""
-    from shiftlab.corrupt import apply_batch, image_seed, names
+    """ImageNet-C without files: decode each clean image once, give it the materializer's
+    geometry, then corrupt it in memory for every corruption x severity cell with the same
+    per-image seeds, so the pixels equal a materialized set's before JPEG encoding."""
+    from shiftlab.corrupt import apply_batch, image_seed
+    from shiftlab.corrupt.materialize import parse_settings, plan_cells
 
-    cells = [(c, s) for c in (bench.get("names") or names()) for s in bench.get("severities") or [1, 2, 3, 4, 5]]
+    settings = parse_settings({key: bench[key] for key in ("params", "names", "severities") if key in bench})
+    cells = plan_cells("c", settings)
     study_seed = int(bench.get("seed", 0))
-    params = bench.get("params", "auto")
-    data = ImageRows(root, frame["sample"].tolist(), cfg, resize=True, raw=True)
+    data = CleanImages(root, frame["sample"].tolist(), settings)
+    loader = DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=list)
     norm = Normalizer(cfg)
-    loader = DataLoader(data, batch_size=batch_size, shuffle=False)
     samples = frame["sample"].tolist()
-    for images, rows in tqdm(loader, desc="predict on-the-fly C", unit="batch", mininterval=5):
-        rows = rows.tolist()
-        for name, severity in cells:
-            seeds = [image_seed(study_seed, samples[r], name, severity) for r in rows]
-            corrupted = apply_batch(images, name, severity, seeds, params=params)
-            probs = scorer(norm.batch(corrupted))
-            for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
-                yield {"row": r, "frame": -1, "variant": f"{name}/{severity}", "topk": ids, "topk_prob": p,
-                       "msp": msp, "probs": full}
+    for batch in tqdm(loader, desc="predict on-the-fly C", unit="batch", mininterval=5):
+        for shape in sorted({img.shape for img, _ in batch}):  # batch images of one size together
+            group = [(img, r) for img, r in batch if img.shape == shape]
+            images = torch.from_numpy(np.stack([img for img, _ in group]))
+            rows = [r for _, r in group]
+            for cell in cells:
+                seeds = [image_seed(study_seed, samples[r], cell.name, cell.level) for r in rows]
+                corrupted = apply_batch(images, cell.name, cell.level, seeds, params=settings.params)
+                probs = scorer(norm.batch(corrupted))
+                for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
+                    yield {"row": r, "frame": -1, "variant": cell.variant, "topk": ids, "topk_prob": p,
+                           "msp": msp, "probs": full}
 
 
 def _table(rows: list[dict[str, Any]], frame: pd.DataFrame, proto: Protocol, kind: str, wnids: list[str]):

@@ -127,6 +127,9 @@ def _normalised_mean(
     missing = sorted(set(values) - set(baseline))
     if missing:
         raise UserError(f"{what}: baseline lacks perturbations {', '.join(missing)}")
+    if any(not baseline[p] > 0 for p in values):
+        # A baseline that never flips cannot normalise: the ratio is undefined, not infinite.
+        return float("nan")
     return float(100.0 * np.mean([values[p] / baseline[p] for p in values]))
 
 

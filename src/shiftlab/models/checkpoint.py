@@ -48,8 +48,12 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
         raise
 
 
-def model_meta(model: nn.Module, wnids: list[str], pretrained: str | None = None,
-               data_config: dict[str, Any] | None = None) -> dict[str, Any]:
+def model_meta(
+    model: nn.Module,
+    wnids: list[str],
+    pretrained: str | None = None,
+    data_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The checkpoint's `model` entry for a model built by `create_model`."""
     from shiftlab.models.factory import SPEC_ATTR, num_outputs
     from shiftlab.models.preprocess import data_config as _data_config
@@ -66,8 +70,9 @@ def model_meta(model: nn.Module, wnids: list[str], pretrained: str | None = None
     }
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any],
-                    provenance: dict[str, Any]) -> None:
+def save_checkpoint(
+    path: str | Path, model: nn.Module, meta: dict[str, Any], provenance: dict[str, Any]
+) -> None:
     """Atomically write a final checkpoint; `meta` is the contract's `model` entry."""
     missing = [k for k in MODEL_KEYS if k not in meta]
     if missing:

@@ -87,8 +87,10 @@ def resolve_name(name: str, source: str | None = None) -> ModelSpec:
         return ModelSpec("timm", arch, tag or None)
     if source in (None, "torchvision") and arch in _tv_names():
         return ModelSpec("torchvision", arch, tag or None)
-    pool = list_models() if source is None else (
-        list(_timm_names()) if source == "timm" else [f"tv:{n}" for n in _tv_names()]
+    pool = (
+        list_models()
+        if source is None
+        else (list(_timm_names()) if source == "timm" else [f"tv:{n}" for n in _tv_names()])
     )
     close = difflib.get_close_matches(name, pool, n=6, cutoff=0.6)
     hint = f"; did you mean: {', '.join(close)}" if close else ""
@@ -221,7 +223,11 @@ def replace_head(model: nn.Module, num_classes: int, keep_rows: list[int] | None
             new: nn.Module = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
         else:
             new = nn.Conv2d(
-                old.in_channels, num_classes, old.kernel_size, old.stride, old.padding,
+                old.in_channels,
+                num_classes,
+                old.kernel_size,
+                old.stride,
+                old.padding,
                 bias=old.bias is not None,
             )
         new = new.to(dtype=old.weight.dtype, device=old.weight.device)
@@ -242,7 +248,9 @@ def replace_head(model: nn.Module, num_classes: int, keep_rows: list[int] | None
 # factory
 
 
-def _build(spec: ModelSpec, num_classes: int, weights_file: str | None, cfg: dict | None) -> nn.Module:
+def _build(
+    spec: ModelSpec, num_classes: int, weights_file: str | None, cfg: dict | None
+) -> nn.Module:
     if spec.source == "timm":
         import timm
 
@@ -250,7 +258,9 @@ def _build(spec: ModelSpec, num_classes: int, weights_file: str | None, cfg: dic
         if weights_file is None:
             return timm.create_model(full, pretrained=False, num_classes=num_classes)
         return timm.create_model(
-            full, pretrained=True, num_classes=num_classes,
+            full,
+            pretrained=True,
+            num_classes=num_classes,
             pretrained_cfg_overlay={"file": weights_file, "source": "", "num_classes": num_classes},
         )
     import torchvision
@@ -333,7 +343,9 @@ def create_model(
     return model
 
 
-def _load_imagenet(spec: ModelSpec, name: str, allow_download: bool) -> tuple[nn.Module, list[str] | None]:
+def _load_imagenet(
+    spec: ModelSpec, name: str, allow_download: bool
+) -> tuple[nn.Module, list[str] | None]:
     from shiftlab.labels import imagenet1k_wnids
 
     if spec.source == "timm":

@@ -83,8 +83,10 @@ def data_config(model_or_name: nn.Module | str, image_size: int | None = None) -
 def _interp(name: str) -> Any:
     from torchvision.transforms import InterpolationMode
 
-    return InterpolationMode(name) if name in {m.value for m in InterpolationMode} else (
-        InterpolationMode.BILINEAR
+    return (
+        InterpolationMode(name)
+        if name in {m.value for m in InterpolationMode}
+        else (InterpolationMode.BILINEAR)
     )
 
 

@@ -26,9 +26,13 @@ _BILINEAR = Image.Resampling.BILINEAR
 # -- geometric base -------------------------------------------------------------------------
 
 
-def random_resized_crop_box(w: int, h: int, rng: np.random.Generator,
-                            scale: tuple[float, float] = (0.08, 1.0),
-                            ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> tuple[int, int, int, int]:
+def random_resized_crop_box(
+    w: int,
+    h: int,
+    rng: np.random.Generator,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tuple[int, int, int, int]:
     """(left, top, width, height) of an Inception-style crop: area fraction in `scale`,
     log-uniform aspect ratio in `ratio`; falls back to the central crop after 10 tries."""
     area = w * h
@@ -49,8 +53,9 @@ def random_resized_crop_box(w: int, h: int, rng: np.random.Generator,
     return (w - cw) // 2, (h - ch) // 2, cw, ch
 
 
-def geometric(img: Image.Image, mode: str, size: int, rng: np.random.Generator,
-              rotation: float = 15.0) -> Image.Image:
+def geometric(
+    img: Image.Image, mode: str, size: int, rng: np.random.Generator, rotation: float = 15.0
+) -> Image.Image:
     """The recipe's geometric base: flip_rotate (resize to the model size, flip, rotate),
     rrc_flip (random-resized crop + flip) or resize (deterministic)."""
     if mode == "rrc_flip":
@@ -107,12 +112,27 @@ def _op(name: str, img: Image.Image, m: float, rng: np.random.Generator) -> Imag
     raise KeyError(name)
 
 
-AUGMIX_OPS = ("autocontrast", "equalize", "posterize", "solarize", "rotate", "shear_x",
-              "shear_y", "translate_x", "translate_y")
+AUGMIX_OPS = (
+    "autocontrast",
+    "equalize",
+    "posterize",
+    "solarize",
+    "rotate",
+    "shear_x",
+    "shear_y",
+    "translate_x",
+    "translate_y",
+)
 
 
-def augmix(img: Image.Image, rng: np.random.Generator, width: int = 3, depth: int = -1,
-           severity: float = 3, alpha: float = 1.0) -> np.ndarray:
+def augmix(
+    img: Image.Image,
+    rng: np.random.Generator,
+    width: int = 3,
+    depth: int = -1,
+    severity: float = 3,
+    alpha: float = 1.0,
+) -> np.ndarray:
     """One AugMix view as float32 HWC in [0, 1]: `width` random op chains mixed with
     Dirichlet weights, then blended with the original by a Beta-distributed factor."""
     ws = rng.dirichlet([alpha] * width)
@@ -131,8 +151,9 @@ def augmix(img: Image.Image, rng: np.random.Generator, width: int = 3, depth: in
 # -- Patch Gaussian, stability noise, corruptions ---------------------------------------------
 
 
-def patch_gaussian(x: np.ndarray, rng: np.random.Generator, patch_frac: float = 0.5,
-                   sigma_max: float = 1.0) -> np.ndarray:
+def patch_gaussian(
+    x: np.ndarray, rng: np.random.Generator, patch_frac: float = 0.5, sigma_max: float = 1.0
+) -> np.ndarray:
     """Add N(0, sigma^2), sigma ~ U(0, sigma_max), inside one square patch (side patch_frac of
     the image, centre uniform, clipped at the border) of a float HWC image in [0, 1]."""
     h, w = x.shape[:2]
@@ -143,8 +164,9 @@ def patch_gaussian(x: np.ndarray, rng: np.random.Generator, patch_frac: float = 
     sigma = float(rng.uniform(0.0, sigma_max))
     out = x.copy()
     patch = out[y0:y1, x0:x1]
-    out[y0:y1, x0:x1] = np.clip(patch + rng.normal(0.0, sigma, patch.shape).astype(np.float32),
-                                0.0, 1.0)
+    out[y0:y1, x0:x1] = np.clip(
+        patch + rng.normal(0.0, sigma, patch.shape).astype(np.float32), 0.0, 1.0
+    )
     return out
 
 
@@ -186,7 +208,8 @@ class TrainTransform:
         self.mean = np.asarray(data_cfg["mean"], dtype=np.float32)
         self.std = np.asarray(data_cfg["std"], dtype=np.float32)
         self.corruptions = (
-            corruption_names(list(recipe["corruptions"])) if recipe.transform == "corruption"
+            corruption_names(list(recipe["corruptions"]))
+            if recipe.transform == "corruption"
             else []
         )
 
@@ -211,8 +234,11 @@ class TrainTransform:
             x = patch_gaussian(x, rng, r["patch_frac"], r["sigma_max"])
         if r.views == "augmix":
             args = (r["mixture_width"], r["mixture_depth"], r["aug_severity"], r["alpha"])
-            return (self._tensor(x), self._tensor(augmix(img, rng, *args)),
-                    self._tensor(augmix(img, rng, *args)))
+            return (
+                self._tensor(x),
+                self._tensor(augmix(img, rng, *args)),
+                self._tensor(augmix(img, rng, *args)),
+            )
         if r.views == "stability":
             noise = rng.normal(0.0, r["noise_std"], x.shape).astype(np.float32)
             return self._tensor(x), self._tensor(x + noise)

@@ -53,19 +53,30 @@ class IndexDataset:
     """Map-style dataset over an index. Keys are (sample index, epoch); items are
     (view tensors tuple, target)."""
 
-    def __init__(self, index_path: str | Path, space: LabelSpace,
-                 transform: Callable[..., tuple[Any, ...]], seed: int) -> None:
+    def __init__(
+        self,
+        index_path: str | Path,
+        space: LabelSpace,
+        transform: Callable[..., tuple[Any, ...]],
+        seed: int,
+    ) -> None:
         frame, meta = read_index(index_path)
         self.root = _root(meta, Path(index_path))
         targets = np.asarray([space.index(w) for w in frame["wnid"]], dtype=np.int64)
         keep = targets >= 0
         if not keep.all():
-            log.warning("%s: %d samples are outside label space %s and are skipped",
-                        index_path, int((~keep).sum()), space.name)
+            log.warning(
+                "%s: %d samples are outside label space %s and are skipped",
+                index_path,
+                int((~keep).sum()),
+                space.name,
+            )
         self.samples = [str(s) for s, k in zip(frame["sample"], keep, strict=True) if k]
         self.targets = targets[keep]
         if not self.samples:
-            raise UserError(f"dataset index {index_path} has no samples in label space {space.name}")
+            raise UserError(
+                f"dataset index {index_path} has no samples in label space {space.name}"
+            )
         self.transform = transform
         self.seed = int(seed)
 
@@ -99,8 +110,17 @@ class MicroBatches:
     is its chunk a*world + r. An incomplete last global batch is dropped so every rank
     always sees equal-sized micro-batches."""
 
-    def __init__(self, n: int, seed: int, epoch: int, global_batch: int, accum: int,
-                 world: int, rank: int, start: int = 0) -> None:
+    def __init__(
+        self,
+        n: int,
+        seed: int,
+        epoch: int,
+        global_batch: int,
+        accum: int,
+        world: int,
+        rank: int,
+        start: int = 0,
+    ) -> None:
         self.order = epoch_order(n, seed, epoch)
         self.epoch, self.global_batch, self.accum = epoch, global_batch, accum
         self.world, self.rank, self.start = world, rank, start
@@ -109,10 +129,10 @@ class MicroBatches:
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for step in range(self.start, self.steps):
-            batch = self.order[step * self.global_batch:(step + 1) * self.global_batch]
+            batch = self.order[step * self.global_batch : (step + 1) * self.global_batch]
             for a in range(self.accum):
                 c = a * self.world + self.rank
-                chunk = batch[c * self.micro:(c + 1) * self.micro]
+                chunk = batch[c * self.micro : (c + 1) * self.micro]
                 yield [(int(i), self.epoch) for i in chunk]
 
     def __len__(self) -> int:
@@ -143,10 +163,14 @@ def make_loader(dataset: Any, batch_sampler: Any, num_workers: int) -> Any:
     from torch.utils.data import DataLoader
 
     return DataLoader(
-        dataset, batch_sampler=batch_sampler, num_workers=num_workers, collate_fn=collate,
+        dataset,
+        batch_sampler=batch_sampler,
+        num_workers=num_workers,
+        collate_fn=collate,
         generator=torch.Generator().manual_seed(0),
         worker_init_fn=_ignore_preemption_signals if num_workers else None,
-        persistent_workers=False, pin_memory=False,
+        persistent_workers=False,
+        pin_memory=False,
     )
 
 

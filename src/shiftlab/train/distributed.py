@@ -35,8 +35,15 @@ def in_torchrun() -> bool:
 def launch_command(argv: list[str], nproc: int) -> list[str]:
     """`python -m shiftlab.cli <argv>` under torchrun with `nproc` local workers."""
     return [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc-per-node={nproc}", "-m", "--", "shiftlab.cli", *argv,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "--",
+        "shiftlab.cli",
+        *argv,
     ]  # "--": torchrun's parser would otherwise take e.g. `--run` for its `--run-path`
 
 

@@ -40,8 +40,9 @@ def jensen_shannon(logits: list[torch.Tensor]) -> torch.Tensor:
     return sum(F.kl_div(log_mix, p, reduction="batchmean") for p in probs) / len(probs)
 
 
-def recipe_loss(recipe: Recipe, model: nn.Module, views: torch.Tensor, target: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def recipe_loss(
+    recipe: Recipe, model: nn.Module, views: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, clean logits). `views` is [V, B, C, H, W]; all views go through the model in
     one batch (as the AugMix reference does), so BatchNorm sees them together."""
     n_views, batch = views.shape[:2]
@@ -118,8 +119,14 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], *,
-             device: str, bf16: bool = False, channels_last: bool = False) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    *,
+    device: str,
+    bf16: bool = False,
+    channels_last: bool = False,
+) -> dict[str, float]:
     """Summed loss/correct/count on this process's share of the data (the caller reduces)."""
     model.eval()
     loss_sum = correct = seen = 0.0

@@ -16,7 +16,6 @@ import math
 import os
 import random
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,8 +114,9 @@ def build_model(cfg: FitConfig, space: LabelSpace) -> tuple[torch.nn.Module, dic
         dcfg = dict(meta["data_config"])
         pretrained = meta.get("pretrained")
     else:
-        model = create_model(name, len(space), entry.get("weights"), source=entry.get("source"),
-                             wnids=space.wnids)
+        model = create_model(
+            name, len(space), entry.get("weights"), source=entry.get("source"), wnids=space.wnids
+        )
         dcfg = data_config(model)
         pretrained = entry.get("weights")
     size = cfg.recipe["image_size"]
@@ -136,8 +136,11 @@ def bf16_supported(device: str) -> bool:
 def fingerprint(cfg: FitConfig, space: LabelSpace) -> str:
     """Identity of a run's inputs: a state saved under another identity is not resumable."""
     blob = {
-        "model": cfg.model, "recipe": cfg.recipe.name, "settings": cfg.recipe.settings,
-        "seed": cfg.seed, "wnids": list(space.wnids),
+        "model": cfg.model,
+        "recipe": cfg.recipe.name,
+        "settings": cfg.recipe.settings,
+        "seed": cfg.seed,
+        "wnids": list(space.wnids),
         "train_index": sha256_file(cfg.train_index),
         "init": sha256_file(cfg.init) if cfg.init else None,
     }
@@ -198,7 +201,9 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
     dcfg = info["data_config"]
     bf16 = bool(s["bf16"]) and bf16_supported(dist.device)
     if s["bf16"] and not bf16:
-        log.warning("bf16 autocast requested but not supported on %s; training in fp32", dist.device)
+        log.warning(
+            "bf16 autocast requested but not supported on %s; training in fp32", dist.device
+        )
 
     dataset = IndexDataset(cfg.train_index, space, TrainTransform(cfg.recipe, dcfg), cfg.seed)
     global_batch, accum = s["batch_size"], s["grad_accum"]
@@ -219,14 +224,15 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
     params = [p for p in model.parameters() if p.requires_grad]
     if s["optimizer"] == "sgd":
         optimizer: torch.optim.Optimizer = torch.optim.SGD(
-            params, lr=s["lr"], momentum=s["momentum"], nesterov=s["nesterov"],
+            params,
+            lr=s["lr"],
+            momentum=s["momentum"],
+            nesterov=s["nesterov"],
             weight_decay=s["weight_decay"],
         )
     else:
         optimizer = torch.optim.AdamW(params, lr=s["lr"], weight_decay=s["weight_decay"])
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, steps, s)
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, steps, s))
     net: torch.nn.Module = model
     if dist.enabled:
         from torch.nn.parallel import DistributedDataParallel
@@ -242,8 +248,12 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
         if dist.main:
             stale = state_path(cfg.state_dir).with_name(f"state.stale-{ident[:8]}.pt")
             os.replace(state_path(cfg.state_dir), stale)
-            log.warning("resume state in %s belongs to different inputs/settings; moved it to "
-                        "%s and starting this run from the beginning", cfg.state_dir, stale.name)
+            log.warning(
+                "resume state in %s belongs to different inputs/settings; moved it to "
+                "%s and starting this run from the beginning",
+                cfg.state_dir,
+                stale.name,
+            )
         ddp.barrier(dist)
         state = None
     if state is not None:
@@ -261,40 +271,72 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
     def snapshot(at_epoch: int, at_step: int, epoch_stats: EpochStats) -> None:
         tot = ddp.sum_floats(dist, [epoch_stats.loss_sum, epoch_stats.correct, epoch_stats.seen])
         if dist.main:
-            save_state(cfg.state_dir, {
-                "fingerprint": ident, "epoch": at_epoch, "step": at_step,
-                "model": unwrap(model).state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "rng": rng_states(), "history": history,
-                "stats": EpochStats(*tot, epoch_stats.seconds, epoch_stats.lr).as_dict(),
-                "resumes": resumes, "started": started,
-            })
+            save_state(
+                cfg.state_dir,
+                {
+                    "fingerprint": ident,
+                    "epoch": at_epoch,
+                    "step": at_step,
+                    "model": unwrap(model).state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng_states(),
+                    "history": history,
+                    "stats": EpochStats(*tot, epoch_stats.seconds, epoch_stats.lr).as_dict(),
+                    "resumes": resumes,
+                    "started": started,
+                },
+            )
         ddp.barrier(dist)
 
     val_loader = None
     if cfg.val_index is not None:
         val = EvalDataset(cfg.val_index, space, eval_transform(dcfg))
         eval_batch = s["eval_batch_size"] or 2 * (global_batch // (accum * dist.world))
-        shards = [list(range(i, min(i + eval_batch, len(val))))
-                  for i in range(0, len(val), eval_batch)][dist.rank::dist.world]
+        shards = [
+            list(range(i, min(i + eval_batch, len(val)))) for i in range(0, len(val), eval_batch)
+        ][dist.rank :: dist.world]
         val_loader = make_loader(val, shards, s["num_workers"])
 
     from tqdm import tqdm
 
     with Preemption() as preempt:
         while epoch < s["epochs"]:
-            sampler = MicroBatches(len(dataset), cfg.seed, epoch, global_batch, accum,
-                                   dist.world, dist.rank, start=step)
-            bar = tqdm(total=steps, initial=step, desc=f"{cfg.run} epoch {epoch + 1}/{s['epochs']}",
-                       disable=not (cfg.progress and dist.main), mininterval=2.0, leave=False)
+            sampler = MicroBatches(
+                len(dataset),
+                cfg.seed,
+                epoch,
+                global_batch,
+                accum,
+                dist.world,
+                dist.rank,
+                start=step,
+            )
+            bar = tqdm(
+                total=steps,
+                initial=step,
+                desc=f"{cfg.run} epoch {epoch + 1}/{s['epochs']}",
+                disable=not (cfg.progress and dist.main),
+                mininterval=2.0,
+                leave=False,
+            )
             current = epoch
 
-            def after_step(done: int, st: EpochStats, loss: float, current: int = current,
-                           bar: Any = bar) -> bool:
+            def after_step(
+                done: int, st: EpochStats, loss: float, current: int = current, bar: Any = bar
+            ) -> bool:
                 bar.update(1)
                 g = current * steps + done
                 if cfg.log_every and done % cfg.log_every == 0 and dist.main:
-                    log.info("epoch %d step %d/%d global step %d loss %.4f lr %.3g",
-                             current, done, steps, g, loss, st.lr)
+                    log.info(
+                        "epoch %d step %d/%d global step %d loss %.4f lr %.3g",
+                        current,
+                        done,
+                        steps,
+                        g,
+                        loss,
+                        st.lr,
+                    )
                 if ddp.any_true(dist, preempt.signal is not None):
                     snapshot(current, done, st)
                     return True
@@ -305,30 +347,53 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
                 return False
 
             stats, stopped = train_one_epoch(
-                net, cfg.recipe, make_loader(dataset, sampler, s["num_workers"]), optimizer,
-                scheduler, device=dist.device, steps=steps, accum=accum, start_step=step,
-                stats=stats, bf16=bf16, channels_last=s["channels_last"], after_step=after_step,
+                net,
+                cfg.recipe,
+                make_loader(dataset, sampler, s["num_workers"]),
+                optimizer,
+                scheduler,
+                device=dist.device,
+                steps=steps,
+                accum=accum,
+                start_step=step,
+                stats=stats,
+                bf16=bf16,
+                channels_last=s["channels_last"],
+                after_step=after_step,
             )
             bar.close()
             if stopped:
-                log.warning("received signal %s: state saved at epoch %d; exiting with %d so "
-                            "the job can be resubmitted", preempt.signal, epoch, EXIT_PREEMPTED)
+                log.warning(
+                    "received signal %s: state saved at epoch %d; exiting with %d so "
+                    "the job can be resubmitted",
+                    preempt.signal,
+                    epoch,
+                    EXIT_PREEMPTED,
+                )
                 return EXIT_PREEMPTED
-            loss_sum, correct, seen = ddp.sum_floats(dist, [stats.loss_sum, stats.correct,
-                                                            stats.seen])
+            loss_sum, correct, seen = ddp.sum_floats(
+                dist, [stats.loss_sum, stats.correct, stats.seen]
+            )
             row: dict[str, Any] = {
-                "epoch": epoch + 1, "loss": loss_sum / seen, "acc": correct / seen, "lr": stats.lr,
+                "epoch": epoch + 1,
+                "loss": loss_sum / seen,
+                "acc": correct / seen,
+                "lr": stats.lr,
                 "images_per_s": seen / stats.seconds if stats.seconds else 0.0,
             }
             if val_loader is not None:
-                v = evaluate(net, val_loader, device=dist.device, bf16=bf16,
-                             channels_last=s["channels_last"])
+                v = evaluate(
+                    net, val_loader, device=dist.device, bf16=bf16, channels_last=s["channels_last"]
+                )
                 vl, vc, vn = ddp.sum_floats(dist, [v["loss_sum"], v["correct"], v["seen"]])
                 row |= {"val_loss": vl / vn, "val_acc": vc / vn}
             history.append(row)
             if dist.main:
-                log.info("epoch %d: %s", epoch + 1,
-                         ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+                log.info(
+                    "epoch %d: %s",
+                    epoch + 1,
+                    ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
+                )
                 write_history(cfg.history, history)
             epoch, step, stats = epoch + 1, 0, EpochStats()
             if epoch < s["epochs"]:
@@ -338,11 +403,25 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
         meta = model_meta(model, list(space.wnids), info["pretrained"], dcfg)
         record = provenance.make_record(
             "train",
-            params={"run": cfg.run, "model": cfg.model, "recipe": cfg.recipe.name,
-                    "settings": s, "seed": cfg.seed, "label_space": cfg.label_space,
-                    "world_size": dist.world, **cfg.params},
-            inputs={k: v for k, v in (("train_index", cfg.train_index),
-                                      ("val_index", cfg.val_index), ("init", cfg.init)) if v},
+            params={
+                "run": cfg.run,
+                "model": cfg.model,
+                "recipe": cfg.recipe.name,
+                "settings": s,
+                "seed": cfg.seed,
+                "label_space": cfg.label_space,
+                "world_size": dist.world,
+                **cfg.params,
+            },
+            inputs={
+                k: v
+                for k, v in (
+                    ("train_index", cfg.train_index),
+                    ("val_index", cfg.val_index),
+                    ("init", cfg.init),
+                )
+                if v
+            },
             started=started,
             extra={"history": history, "resumes": resumes},
         )

@@ -93,9 +93,7 @@ def _check(name: str, key: str, value: Any, default: Any) -> Any:
     else:
         ok = isinstance(value, type(default)) and not isinstance(value, bool)
     if not ok:
-        raise UserError(
-            f"recipe {name}: {key} must be {type(default).__name__}, got {value!r}"
-        )
+        raise UserError(f"recipe {name}: {key} must be {type(default).__name__}, got {value!r}")
     return value
 
 
@@ -118,8 +116,9 @@ def create_recipe(entry: dict[str, Any] | str) -> Recipe:
     return Recipe(recipe.name, recipe.views, recipe.loss, recipe.transform, settings)
 
 
-def _recipe(name: str, views: str = "plain", loss: str = "ce", transform: str = "none",
-            **overrides: Any) -> Recipe:
+def _recipe(
+    name: str, views: str = "plain", loss: str = "ce", transform: str = "none", **overrides: Any
+) -> Recipe:
     own = {k: v for k, v in overrides.items() if k not in COMMON}
     return Recipe(name, views, loss, transform, {**COMMON, **overrides, **own})
 
@@ -134,8 +133,14 @@ def baseline() -> Recipe:
 def imagenet() -> Recipe:
     """Standard ImageNet training from scratch: 90 epochs, lr/10 at 30 and 60, RRC + flip."""
     return _recipe(
-        "imagenet", epochs=90, batch_size=256, lr=0.1, weight_decay=1e-4, schedule="step",
-        milestones=[30, 60], augment="rrc_flip",
+        "imagenet",
+        epochs=90,
+        batch_size=256,
+        lr=0.1,
+        weight_decay=1e-4,
+        schedule="step",
+        milestones=[30, 60],
+        augment="rrc_flip",
     )
 
 
@@ -143,8 +148,11 @@ def imagenet() -> Recipe:
 def corruption_aug() -> Recipe:
     """Train on ImageNet-C corruptions: each image gets a random corruption and severity."""
     return _recipe(
-        "corruption_aug", transform="corruption", corruptions=["all"],
-        severities=[1, 2, 3, 4, 5], corruption_prob=1.0,
+        "corruption_aug",
+        transform="corruption",
+        corruptions=["all"],
+        severities=[1, 2, 3, 4, 5],
+        corruption_prob=1.0,
     )
 
 
@@ -152,8 +160,15 @@ def corruption_aug() -> Recipe:
 def augmix() -> Recipe:
     """AugMix (Hendrycks et al. 2020): two augmented views + Jensen-Shannon consistency."""
     return _recipe(
-        "augmix", views="augmix", loss="jsd", transform="augmix", mixture_width=3,
-        mixture_depth=-1, aug_severity=3, alpha=1.0, jsd_weight=12.0,
+        "augmix",
+        views="augmix",
+        loss="jsd",
+        transform="augmix",
+        mixture_width=3,
+        mixture_depth=-1,
+        aug_severity=3,
+        alpha=1.0,
+        jsd_weight=12.0,
     )
 
 
@@ -166,5 +181,6 @@ def patch_gaussian() -> Recipe:
 @register_recipe
 def stability() -> Recipe:
     """Stability training (Zheng et al. 2016): CE + KL(clean || noised) predictions."""
-    return _recipe("stability", views="stability", loss="stability", noise_std=0.04,
-                   stability_weight=0.01)
+    return _recipe(
+        "stability", views="stability", loss="stability", noise_std=0.04, stability_weight=0.01
+    )

@@ -1,0 +1,32 @@
+"""The `shiftlab` command lists one verb per workflow rule, and every verb has help."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from shiftlab.cli import VERBS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_every_verb():
+    out = subprocess.run([sys.executable, "-m", "shiftlab.cli", "--help"], capture_output=True, text=True, check=True)
+    for verb in VERBS:
+        assert verb in out.stdout, verb
+        sub = subprocess.run([sys.executable, "-m", "shiftlab.cli", verb, "--help"], capture_output=True, text=True)
+        assert sub.returncode == 0 and "usage:" in sub.stdout, (verb, sub.stderr)
+
+
+def test_every_rule_calls_one_shiftlab_verb():
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    for body in re.findall(r"^rule (\w+):(.*?)(?=^rule |\Z)", rules, flags=re.S | re.M):
+        name, text = body
+        shell = re.search(r'shell:\s*\n((?:\s+".*"\n?)+)', text)
+        assert shell, f"rule {name} has no shell command"
+        command = "".join(re.findall(r'"(.*)"', shell.group(1)))
+        assert command.startswith("shiftlab "), f"rule {name}: {command[:60]}"
+        assert command.count("shiftlab ") == 1, f"rule {name} calls more than one verb"
+        assert command.split()[1] in VERBS, f"rule {name} calls an unknown verb"
