@@ -19,7 +19,7 @@ rule track:
     params:
         results=output_dir,
         study=config["study"],
-        uri=config["tracking"]["uri"] or "",
+        uri=config["tracking"]["uri"] or "none",
     shell:
         "shiftlab track --results-dir {params.results} --study {params.study}"
         " --tracking-uri {params.uri:q} --out {output.tracking} > {log} 2>&1"
