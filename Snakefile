@@ -31,6 +31,16 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/aggregate.smk"
 
 
+# After a successful run, record the outputs with DVC (head node only; see dvc.yaml).
+onsuccess:
+    from shiftlab.dvc_record import record_outputs
+
+    if record_outputs(".", enabled=config["dvc"]["commit"]):
+        print(
+            "shiftlab: outputs recorded with DVC (dvc status is clean; dvc push to share)"
+        )
+
+
 rule all:
     default_target: True
     input:

@@ -150,7 +150,11 @@ class Study:
         if k == "c":
             return base | {"names": c["names"], "severities": c["severities"]}
         if k == "p":
-            return base | {"perturbations": c["perturbations"], "difficulty": c["difficulty"]}
+            return base | {
+                "perturbations": c["perturbations"],
+                "difficulty": c["difficulty"],
+                "x264_preset": c["x264_preset"],
+            }
         return base | {"transforms": c["transforms"]}
 
     def shard_files(self, src: str, k: str) -> list[str]:

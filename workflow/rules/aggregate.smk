@@ -38,6 +38,7 @@ rule aggregate:
             category="Summary",
         ),
         stats=expand(f"{STUDY}/stats/{{table}}.csv", table=STATS_TABLES),
+        headline=f"{STUDY}/headline.json",
     log:
         f"{LOGS}/aggregate/aggregate.log",
     conda:
@@ -52,6 +53,7 @@ rule aggregate:
         "shiftlab aggregate --study {params.study} --metrics {input.metrics}"
         " --predictions {input.predictions} --stats-json {params.settings:q}"
         " --config-sha256 {params.config_sha256} --mlflow-ids {input.tracking}"
+        " --headline {output.headline}"
         " --out-dir {params.results} > {log} 2>&1"
 
 

@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config-sha256", default="", help="sha256 of the study config (provenance)"
     )
     parser.add_argument(
+        "--headline", default=None, metavar="JSON",
+        help="also write the headline numbers (for `dvc metrics show`) to this file",
+    )  # fmt: skip
+    parser.add_argument(
         "--mlflow-ids", default=None, metavar="JSON", help="tracking.json from `shiftlab track`"
     )
 
@@ -49,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         input_hashes={f"predictions:{pred.path}": pred.sha256 for pred in study.preds.values()},
     )
     write_sidecar(summary_path, record)
+    if args.headline:
+        from shiftlab.stats.headline import write_headline
+
+        write_headline(tables["summary.csv"], args.headline)
     print(
         f"aggregate: {len(tables['summary.csv'])} summary rows, {len(study.preds)} predictions files -> {args.out_dir}"
     )
