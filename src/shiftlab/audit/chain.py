@@ -4,6 +4,12 @@ summary row -> metrics CSV row (same value) -> predictions parquet (sha256, embe
 -> checkpoint (sha256, training params = config_sha256) and dataset (index fingerprint,
 re-verified root) -> every other input a record names (re-hashed).
 
+Which files a row rests on is read from the records, not assumed from the path layout: the
+predictions file is the one whose recorded sha256 the row names (a clean-subset number of A/R
+is computed from the clean val predictions), and the checkpoint and index are the ones its
+predictions record names (an untrained run is evaluated with `init.pt`; on-the-fly ImageNet-C
+is predicted from the clean set's index).
+
 File hashes, records and dataset verifications are cached: a study's rows share files.
 """
 
@@ -79,6 +85,7 @@ class StudyFiles:
         self._frames: dict[Path, Any] = {}
         self._datasets: dict[tuple[str, str], DatasetCheck] = {}
         self._by_hash: dict[str, dict[str, Path]] = {}
+        self._metric_rows: dict[Path, dict[tuple[str, str], dict[str, Any]]] = {}
 
     def rel(self, path: Path) -> str:
         try:
@@ -93,7 +100,11 @@ class StudyFiles:
         return self.results / "predictions" / run / f"{benchmark}.parquet"
 
     def checkpoint(self, run: str) -> Path:
-        return self.results / "checkpoints" / run / "final.pt"
+        """Fallback when no record names it: fine-tuned weights, else the initial ones
+        (`shiftlab.workflow.Study.checkpoint`)."""
+        folder = self.results / "checkpoints" / run
+        final = folder / "final.pt"
+        return final if final.is_file() or not (folder / "init.pt").is_file() else folder / "init.pt"
 
     def index(self, benchmark: str) -> Path:
         return self.results / "index" / f"{benchmark}.parquet"
@@ -127,6 +138,20 @@ class StudyFiles:
             )
         return self._frames[path]
 
+    def metrics_number(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """The metrics-file row a summary row repeats (same run, benchmark, variant, metric),
+        or None for a statistic the aggregate step derived (or a missing metrics file)."""
+        path = self.metrics_csv(text(row.get("run")), text(row.get("benchmark")))
+        if path not in self._metric_rows:
+            table: dict[tuple[str, str], dict[str, Any]] = {}
+            if path.is_file():
+                frame = self.metrics_frame(path)
+                for found in frame.to_dict("records"):
+                    key = (text(found.get("variant")), text(found.get("metric")))
+                    table.setdefault(key, found)
+            self._metric_rows[path] = table
+        return self._metric_rows[path].get((text(row.get("variant")), text(row.get("metric"))))
+
     def dataset(self, root: str, expected: str, meta: dict[str, Any]) -> DatasetCheck:
         key = (root, expected)
         if key not in self._datasets:
@@ -153,11 +178,61 @@ class StudyFiles:
             ((record or {}).get("params") or {}).get("config_sha256")
         ) == text(digest)
 
+    def recorded_path(self, entry: Any) -> Path | None:
+        """The file a record's input entry names (resolved), if it names one."""
+        if isinstance(entry, dict) and entry.get("path"):
+            return self.resolve(str(entry["path"]))
+        return None
+
+    def predictions_records(self) -> list[tuple[Path, dict[str, Any]]]:
+        """(path, embedded record) of every predictions file of the study that has one."""
+        found = []
+        for path in sorted((self.results / "predictions").glob("*/*.parquet")):
+            record, _ = self.record(path)
+            if record:
+                found.append((path, record))
+        return found
+
+    def recorded(self, kind: str) -> dict[str, Path]:
+        """digest -> file as the records saw it when they were written (so a file changed
+        since can still be named): predictions from the aggregate's and the metrics jobs'
+        records, checkpoints and dataset fingerprints from the predictions records."""
+        key = f"recorded:{kind}"
+        if key in self._by_hash:
+            return self._by_hash[key]
+        found: dict[str, Path] = {}
+        if kind == "predictions":
+            summary_record, _ = self.record(self.summary)
+            for name, entry in ((summary_record or {}).get("inputs") or {}).items():
+                if not isinstance(entry, dict) or not entry.get("sha256"):
+                    continue
+                recorded = entry.get("path") or name.partition(":")[2]
+                if recorded.endswith(".parquet"):
+                    found.setdefault(str(entry["sha256"]), self.resolve(recorded))
+            for csv_path in sorted((self.results / "metrics").glob("*/*.csv")):
+                record, _ = self.record(csv_path)
+                for entry in ((record or {}).get("inputs") or {}).values():
+                    path = self.recorded_path(entry)
+                    if path is not None and entry.get("sha256"):
+                        found.setdefault(str(entry["sha256"]), path)
+        else:
+            for _, record in self.predictions_records():
+                checkpoint, index = input_of(record, "checkpoint"), input_of(record, "index")
+                if kind == "checkpoints":
+                    entry, digest = checkpoint, (checkpoint or {}).get("sha256")
+                else:
+                    entry, digest = index, (input_of(record, "dataset") or {}).get("sha256")
+                path = self.recorded_path(entry)
+                if path is not None and digest:
+                    found.setdefault(str(digest), path)
+        self._by_hash[key] = found
+        return found
+
     def hashes(self, kind: str) -> dict[str, Path]:
         """digest -> file for a kind of study file: predictions and checkpoints by sha256,
         indexes by their dataset fingerprint."""
         if kind not in self._by_hash:
-            pattern = {"predictions": "*/*.parquet", "checkpoints": "*/final.pt"}.get(
+            pattern = {"predictions": "*/*.parquet", "checkpoints": "*/*.pt"}.get(
                 kind, "*.parquet"
             )
             found: dict[str, Path] = {}
@@ -190,6 +265,22 @@ class RowAudit:
         )
         self.pred_record: dict[str, Any] | None = None
         self.metrics_row: dict[str, Any] | None = None
+        self.pred_path = self.predictions_file()
+
+    def predictions_file(self) -> Path:
+        """The predictions file this number was computed from: the one with the sha256 the
+        row names among the inputs of its metrics job (e.g. the clean val predictions behind
+        A's `top1_clean_subset`), else the benchmark's own file."""
+        own = self.files.predictions(self.run, self.benchmark)
+        digest = text(self.row.get("predictions_sha256"))
+        if not digest or ";" in digest or self.files.sha(own) == digest:
+            return own
+        record, _ = self.files.record(self.files.metrics_csv(self.run, self.benchmark))
+        for entry in ((record or {}).get("inputs") or {}).values():
+            path = self.files.recorded_path(entry)
+            if path is not None and text(entry.get("sha256")) == digest:
+                return path
+        return own
 
     def flag(self, path: Path | str, message: str, level: str = ERROR) -> None:
         shown = self.files.rel(path) if isinstance(path, Path) else path
@@ -219,7 +310,8 @@ class RowAudit:
 
     def check_listed_hashes(self) -> None:
         """A number derived from several files (`run` '*', ';'-joined hashes): each listed
-        hash must still belong to a file of the study."""
+        hash must still belong to a file of the study; a file that had it is named."""
+        summary = self.files.rel(self.files.summary)
         for column, kind in (
             ("predictions_sha256", "predictions"),
             ("checkpoint_sha256", "checkpoints"),
@@ -227,11 +319,22 @@ class RowAudit:
         ):
             known = self.files.hashes(kind)
             for digest in filter(None, text(self.row.get(column)).split(";")):
-                if digest not in known:
+                if digest in known:
+                    continue
+                was = self.files.recorded(kind).get(digest)
+                if was is None:
                     self.flag(
                         self.files.summary,
                         f"{column} {digest[:12]}: no file under {kind}/ has it any more",
                     )
+                elif kind == "index":
+                    self.flag(
+                        was, f"fingerprint changed: {summary} {column} lists {digest[:12]}"
+                    )
+                else:
+                    actual = self.files.sha(was)
+                    now = f"now {actual[:12]}" if actual else "missing"
+                    self.flag(was, f"sha256 {now}, {summary} {column} lists {digest[:12]}")
         self.flag(
             self.files.summary, "aggregate statistic: inputs verified, value not re-derived", NOTE
         )
@@ -241,23 +344,24 @@ class RowAudit:
         if not path.is_file():
             self.flag(path, "metrics file missing")
             return
-        frame = self.files.metrics_frame(path)
         variant, metric = text(self.row.get("variant")), text(self.row.get("metric"))
-        match = frame[
-            (frame["run"].astype(str) == self.run)
-            & (frame["benchmark"].astype(str) == self.benchmark)
-            & (frame["variant"].fillna("").astype(str) == variant)
-            & (frame["metric"].astype(str) == metric)
-        ]
-        if match.empty:  # a statistic the aggregate step derived, not a metrics-file number
+        found = self.files.metrics_number(self.row)
+        if found is None:  # a statistic the aggregate step derived, not a metrics-file number
             self.flag(
                 path,
                 f"no row for variant={variant!r} metric={metric!r}: value not re-derived",
                 NOTE,
             )
-            return
-        found = match.iloc[0].to_dict()
-        self.metrics_row = found
+        else:
+            self.metrics_row = found
+            self.compare_metrics_row(path, found)
+        record, error = self.files.record(path)
+        if error:
+            self.flag(path, f"unreadable provenance sidecar: {error}")
+        elif record:
+            self.check_inputs(path, record)
+
+    def compare_metrics_row(self, path: Path, found: dict[str, Any]) -> None:
         summary = self.files.summary
         for column in ("value", "ci_low", "ci_high", "n"):
             if (
@@ -269,14 +373,9 @@ class RowAudit:
                     summary,
                     f"{column} {text(self.row[column])} != {text(found[column])} in {self.files.rel(path)}",
                 )
-        record, error = self.files.record(path)
-        if error:
-            self.flag(path, f"unreadable provenance sidecar: {error}")
-        elif record:
-            self.check_inputs(path, record)
 
     def check_predictions(self) -> None:
-        path = self.files.predictions(self.run, self.benchmark)
+        path = self.pred_path
         if not path.is_file():
             self.flag(path, "predictions file missing")
             return
@@ -295,15 +394,15 @@ class RowAudit:
             self.check_inputs(path, record, skip=("checkpoint", "index"))
 
     def check_checkpoint(self) -> None:
-        path = self.files.checkpoint(self.run)
+        ckpt_input = input_of(self.pred_record, "checkpoint")
+        path = self.files.recorded_path(ckpt_input) or self.files.checkpoint(self.run)
         if not path.is_file():
             self.flag(path, "checkpoint missing")
             return
         summary = self.files.rel(self.files.summary)
         self.compare_hash(path, self.row.get("checkpoint_sha256"), f"{summary} checkpoint_sha256")
-        ckpt_input = input_of(self.pred_record, "checkpoint")
         if ckpt_input:
-            pred = self.files.rel(self.files.predictions(self.run, self.benchmark))
+            pred = self.files.rel(self.pred_path)
             self.compare_hash(path, ckpt_input.get("sha256"), f"{pred} provenance")
         meta, error = self.files.record(path)
         if error or meta is None:
@@ -328,13 +427,13 @@ class RowAudit:
         self.check_inputs(path, record)
 
     def check_dataset(self) -> None:
-        path = self.files.index(self.benchmark)
+        index_input = input_of(self.pred_record, "index")
+        path = self.files.recorded_path(index_input) or self.files.index(self.benchmark)
         if not path.is_file():
             self.flag(path, "dataset index missing")
             return
-        index_input = input_of(self.pred_record, "index")
+        pred = self.files.rel(self.pred_path)
         if index_input:
-            pred = self.files.rel(self.files.predictions(self.run, self.benchmark))
             self.compare_hash(path, index_input.get("sha256"), f"{pred} provenance")
         meta, error = self.files.record(path)
         if error or not meta:
@@ -347,7 +446,6 @@ class RowAudit:
             self.flag(path, f"fingerprint {fingerprint[:12]} != {expected[:12]} in {summary}")
         recorded = input_of(self.pred_record, "dataset")
         if recorded and text(recorded.get("sha256")) != fingerprint:
-            pred = self.files.rel(self.files.predictions(self.run, self.benchmark))
             self.flag(
                 path,
                 f"fingerprint {fingerprint[:12]} != {text(recorded.get('sha256'))[:12]} "
@@ -400,7 +498,7 @@ class RowAudit:
         record, _ = self.files.record(self.files.metrics_csv(self.run, self.benchmark))
         for rule_record, path in (
             (record, self.files.metrics_csv(self.run, self.benchmark)),
-            (self.pred_record, self.files.predictions(self.run, self.benchmark)),
+            (self.pred_record, self.pred_path),
         ):
             code = (rule_record or {}).get("code") or {}
             rule = (rule_record or {}).get("rule", "")

@@ -1,10 +1,16 @@
 """`audit --recompute`: derive each number again from its predictions with the installed
-metric code, and compare it with what MLflow holds for the row's run."""
+metric code, and compare it with what MLflow holds for the row's run.
+
+Only numbers a metrics file holds are recomputed and looked up in MLflow (the `track` rule logs
+metrics files); statistics the aggregate step derived across files are verified through their
+inputs by the row audit and noted there."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from pathlib import Path
 
 from shiftlab.audit.chain import StudyFiles, blank, same_number, text
 from shiftlab.audit.findings import ERROR, NOTE, AuditReport, Finding
@@ -68,7 +74,7 @@ def check_recomputed(files: StudyFiles, report: AuditReport, rows: list[tuple[in
     cache: dict[tuple[str, str], Any] = {}
     for index, row in rows:
         run, benchmark = text(row.get("run")), text(row.get("benchmark"))
-        if not run or not benchmark:
+        if not run or not benchmark or files.metrics_number(row) is None:
             continue
         number = f"{run} {benchmark} {text(row.get('metric'))}={text(row.get('value'))}"
         path = files.predictions(run, benchmark)
@@ -121,14 +127,20 @@ def check_mlflow(files: StudyFiles, report: AuditReport, rows: list[tuple[int, d
     from shiftlab.tracking.store import client_for
     from shiftlab.tracking.sync import read_tracking_json
 
-    wanted = [(i, r) for i, r in rows if not blank(r.get("mlflow_run_id"))]
+    wanted = [
+        (i, r)
+        for i, r in rows
+        if not blank(r.get("mlflow_run_id"))
+        and ";" not in text(r.get("mlflow_run_id"))
+        and files.metrics_number(r) is not None
+    ]
     if not wanted:
         return
     tracking_json = files.results / "tracking.json"
     if not tracking_json.is_file():
         report.add(Finding(NOTE, files.rel(tracking_json), "missing: MLflow records not compared"))
         return
-    uri = read_tracking_json(tracking_json)["tracking_uri"]
+    uri = moved_store(files, read_tracking_json(tracking_json)["tracking_uri"])
     client = client_for(uri)
     runs: dict[str, Any] = {}
     for index, row in wanted:
@@ -168,3 +180,16 @@ def check_mlflow(files: StudyFiles, report: AuditReport, rows: list[tuple[int, d
                     number,
                 )
             )
+
+
+def moved_store(files: StudyFiles, uri: str) -> str:
+    """The study's own default store when the recorded one is the default store of a study
+    directory that has since been moved or copied (`sqlite:////<old>/results/<study>/mlflow.db`)."""
+    from shiftlab.tracking.store import DB_NAME, default_uri, sqlite_path
+
+    recorded, local = sqlite_path(uri), files.results / DB_NAME
+    if recorded is None or not local.is_file():
+        return uri
+    if recorded.name != DB_NAME or recorded.parent.name != files.results.name:
+        return uri  # a store placed elsewhere on purpose
+    return uri if recorded.resolve() == local.resolve() else default_uri(files.results)

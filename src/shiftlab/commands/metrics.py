@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from shiftlab.hashing import sha256_file
-    from shiftlab.metrics.compute import Options, compute_metrics, read_predictions
+    from shiftlab.metrics.compute import SOURCE, Options, compute_metrics, read_predictions
     from shiftlab.metrics.registry import get_metric
     from shiftlab.provenance import make_record, now, write_sidecar
 
@@ -88,11 +88,14 @@ def run(args: argparse.Namespace) -> int:
     opts = Options(bench, reps=args.bootstrap, seed=args.seed, alpha=args.alpha, **loaded)
     rows = compute_metrics(preds, opts)
 
-    digest = sha256_file(args.predictions)
+    # each row names the file it was computed from (the clean subset rows: the clean set's)
+    digests = {"": sha256_file(args.predictions)}
+    digests |= {name: sha256_file(path) for name, path in optional.items() if path}
     table = pd.DataFrame(rows)
     table.insert(0, "benchmark", args.benchmark)
     table.insert(0, "run", args.run)
-    table["predictions_sha256"] = digest
+    source = table[SOURCE].fillna("") if SOURCE in table else pd.Series("", index=table.index)
+    table["predictions_sha256"] = source.map(digests)
     table = table[COLUMNS]
 
     out = Path(args.out)

@@ -34,6 +34,10 @@ from shiftlab.metrics.shape_bias import (
 )
 
 Row = dict[str, Any]
+# A row computed from another input than the benchmark's own predictions names that input
+# here (an `Options` field, e.g. "clean"), so the metrics CSV records the sha256 of the file
+# the number was computed from.
+SOURCE = "source"
 
 for _info in [
     MetricInfo(
@@ -282,7 +286,8 @@ def _clean_subset_rows(preds: Predictions, opts: Options) -> list[Row]:
     topk = opts.clean.rows(keep)
     target = clean["target"][keep].to_numpy()
     hits = _masked_top1_hits(topk, target, allowed)
-    return [proportion_row("", "top1_clean_subset", int(hits.sum()), hits.size, opts.alpha)]
+    row = proportion_row("", "top1_clean_subset", int(hits.sum()), hits.size, opts.alpha)
+    return [row | {SOURCE: "clean"}]
 
 
 @register_kind(*ACCURACY_KINDS, "imagenet_real")

@@ -206,6 +206,11 @@ def metrics_into_summary(study: Study, boot: pd.DataFrame, summary: Summary) -> 
         provenance = merge_provenance(parts)
         if listed:
             provenance["predictions_sha256"] = ";".join(listed)
+        own = study.preds.get((row.run, row.benchmark))
+        if own is not None and own.provenance.get("mlflow_run_id"):
+            # the number is logged by this (run, benchmark)'s metrics job, whichever file it
+            # was computed from (A/R's clean subset rows: the clean val predictions)
+            provenance["mlflow_run_id"] = own.provenance["mlflow_run_id"]
         ci = (row.ci_low, row.ci_high)
         key = (row.run, row.benchmark, row.variant, row.metric)
         ref = boot_index.get(key)
