@@ -104,7 +104,9 @@ class StudyFiles:
         (`shiftlab.workflow.Study.checkpoint`)."""
         folder = self.results / "checkpoints" / run
         final = folder / "final.pt"
-        return final if final.is_file() or not (folder / "init.pt").is_file() else folder / "init.pt"
+        return (
+            final if final.is_file() or not (folder / "init.pt").is_file() else folder / "init.pt"
+        )
 
     def index(self, benchmark: str) -> Path:
         return self.results / "index" / f"{benchmark}.parquet"
@@ -232,9 +234,7 @@ class StudyFiles:
         """digest -> file for a kind of study file: predictions and checkpoints by sha256,
         indexes by their dataset fingerprint."""
         if kind not in self._by_hash:
-            pattern = {"predictions": "*/*.parquet", "checkpoints": "*/*.pt"}.get(
-                kind, "*.parquet"
-            )
+            pattern = {"predictions": "*/*.parquet", "checkpoints": "*/*.pt"}.get(kind, "*.parquet")
             found: dict[str, Path] = {}
             for path in sorted((self.results / kind).glob(pattern)):
                 if kind == "index":
@@ -328,9 +328,7 @@ class RowAudit:
                         f"{column} {digest[:12]}: no file under {kind}/ has it any more",
                     )
                 elif kind == "index":
-                    self.flag(
-                        was, f"fingerprint changed: {summary} {column} lists {digest[:12]}"
-                    )
+                    self.flag(was, f"fingerprint changed: {summary} {column} lists {digest[:12]}")
                 else:
                     actual = self.files.sha(was)
                     now = f"now {actual[:12]}" if actual else "missing"

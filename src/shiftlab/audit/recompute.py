@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pathlib import Path
-
 from shiftlab.audit.chain import StudyFiles, blank, same_number, text
 from shiftlab.audit.findings import ERROR, NOTE, AuditReport, Finding
 

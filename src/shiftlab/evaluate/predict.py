@@ -79,7 +79,7 @@ def predict(
         table = pa.concat_tables([table, _table(list(rows), clean, proto, kind, wnids)])
         inputs["clean_index"] = clean_index
     params = {"benchmark": benchmark, "topk": topk, "full_1000": full, "fp32": fp32 or not scorer.bf16,
-              "device": dev.type, "batch_size": batch_size}
+              "device": dev.type, "batch_size": batch_size, "threads": threads}
     record = make_record(
         rule="predict",
         params=params,
