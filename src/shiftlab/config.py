@@ -24,7 +24,9 @@ from shiftlab.errors import UserError
 @cache
 def schema() -> dict[str, Any]:
     """The config schema (workflow/schemas/config.schema.yaml; a packaged copy when installed)."""
-    path = Path(__file__).parent / "resources" / "config.schema.yaml"  # symlink to the workflow copy
+    path = (
+        Path(__file__).parent / "resources" / "config.schema.yaml"
+    )  # symlink to the workflow copy
     return yaml.safe_load(path.read_text())
 
 
@@ -38,7 +40,9 @@ def load(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise UserError(f"config file {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise UserError(f"config file {path} must contain a mapping of keys, got {type(data).__name__}")
+        raise UserError(
+            f"config file {path} must contain a mapping of keys, got {type(data).__name__}"
+        )
     return data
 
 
@@ -132,40 +136,71 @@ def cross_check(config: dict[str, Any], check_paths: bool = True) -> list[str]:
         if src in ("derived", "on_the_fly") or kind == "imagenet_real":
             ref = entry.get("from")
             if not ref:
-                problems.append(f"{where}.from: required for source {src!r} / kind {kind!r}; name the clean benchmark")
+                problems.append(
+                    f"{where}.from: required for source {src!r} / kind {kind!r}; name the clean benchmark"
+                )
             elif ref not in benches:
-                problems.append(f"{where}.from: {ref!r} is not a benchmark; defined: {', '.join(benches)}")
-        if src == "derived" and kind not in ("imagenet_c", "imagenet_p", "transforms", "tiny_imagenet_c"):
-            problems.append(f"{where}.source: 'derived' only applies to imagenet_c, imagenet_p, transforms, tiny_imagenet_c (got kind {kind!r})")
+                problems.append(
+                    f"{where}.from: {ref!r} is not a benchmark; defined: {', '.join(benches)}"
+                )
+        if src == "derived" and kind not in (
+            "imagenet_c",
+            "imagenet_p",
+            "transforms",
+            "tiny_imagenet_c",
+        ):
+            problems.append(
+                f"{where}.source: 'derived' only applies to imagenet_c, imagenet_p, transforms, tiny_imagenet_c (got kind {kind!r})"
+            )
         if src == "on_the_fly" and kind != "imagenet_c":
-            problems.append(f"{where}.source: 'on_the_fly' only applies to kind imagenet_c (got {kind!r})")
+            problems.append(
+                f"{where}.source: 'on_the_fly' only applies to kind imagenet_c (got {kind!r})"
+            )
         if src == "local":
             path = entry.get("path")
             if not path:
                 problems.append(f"{where}.path: required for source 'local'")
             elif check_paths and not Path(path).is_dir():
                 problems.append(f"{where}.path: {path!r} does not exist or is not a folder")
-        if kind == "imagenet_v2" and entry.get("variant") not in ("matched-frequency", "threshold0.7", "top-images"):
-            problems.append(f"{where}.variant: {entry.get('variant')!r} is not allowed; allowed values: matched-frequency, threshold0.7, top-images")
+        if kind == "imagenet_v2" and entry.get("variant") not in (
+            "matched-frequency",
+            "threshold0.7",
+            "top-images",
+        ):
+            problems.append(
+                f"{where}.variant: {entry.get('variant')!r} is not allowed; allowed values: matched-frequency, threshold0.7, top-images"
+            )
     for run, entry in config["runs"].items():
         where = f"runs.{run}"
         recipe = entry.get("recipe")
         if recipe is not None and recipe not in recipes:
-            problems.append(f"{where}.recipe: {recipe!r} is not defined under recipes; defined: {', '.join(recipes) or '(none)'}")
+            problems.append(
+                f"{where}.recipe: {recipe!r} is not defined under recipes; defined: {', '.join(recipes) or '(none)'}"
+            )
         if recipe is not None and entry["train_data"] not in benches:
-            problems.append(f"{where}.train_data: {entry['train_data']!r} is not a benchmark; defined: {', '.join(benches)}")
+            problems.append(
+                f"{where}.train_data: {entry['train_data']!r} is not a benchmark; defined: {', '.join(benches)}"
+            )
         weights = entry.get("weights")
         if check_paths and weights not in (None, "imagenet") and not Path(weights).is_file():
-            problems.append(f"{where}.weights: file {weights!r} does not exist (use null, 'imagenet' or a path)")
+            problems.append(
+                f"{where}.weights: file {weights!r} does not exist (use null, 'imagenet' or a path)"
+            )
     baseline = config["stats"].get("baseline_run")
     if baseline is not None and baseline not in config["runs"]:
-        problems.append(f"stats.baseline_run: {baseline!r} is not a run; defined: {', '.join(config['runs'])}")
+        problems.append(
+            f"stats.baseline_run: {baseline!r} is not a run; defined: {', '.join(config['runs'])}"
+        )
     clean = config["stats"]["clean_benchmark"]
     if benches and clean not in benches:
-        problems.append(f"stats.clean_benchmark: {clean!r} is not a benchmark; defined: {', '.join(benches)}")
+        problems.append(
+            f"stats.clean_benchmark: {clean!r} is not a benchmark; defined: {', '.join(benches)}"
+        )
     spec = config["label_space"]
     if spec not in ("imagenet1k", "mininet") and not Path(spec).is_file():
-        problems.append(f"label_space: {spec!r} is not allowed; use imagenet1k, mininet or a path to a wnid-per-line file")
+        problems.append(
+            f"label_space: {spec!r} is not allowed; use imagenet1k, mininet or a path to a wnid-per-line file"
+        )
     if check_paths:
         for key in ("results_dir", "data_dir"):
             problem = _unwritable(config[key])
@@ -194,4 +229,6 @@ def baseline_run(config: dict[str, Any]) -> str:
 
 def slice_sha256(obj: Any) -> str:
     """Stable hash of a config slice (canonical JSON), recorded beside every number."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()

@@ -29,7 +29,11 @@ def record_outputs(workdir: str | Path = ".", enabled: bool = True) -> bool:
     if dvc is None:
         log.warning("dvc.yaml present but the `dvc` command is not installed: outputs not recorded")
         return False
-    proc = subprocess.run([dvc, "commit", "--force", "--quiet"], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [dvc, "commit", "--force", "--quiet"], cwd=root, capture_output=True, text=True
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"dvc commit failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}")
+        raise RuntimeError(
+            f"dvc commit failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+        )
     return True

@@ -95,7 +95,9 @@ def label_space(spec: str) -> LabelSpace:
     path = Path(spec)
     if path.is_file():
         wnids = tuple(
-            line.split()[0] for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")
+            line.split()[0]
+            for line in path.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
         )
         if len(set(wnids)) != len(wnids):
             raise UserError(f"label space file {path} lists a wnid twice")

@@ -130,7 +130,14 @@ class Study:
     def index_args(self, bid: str) -> str:
         """Command-line arguments of `shiftlab datasets index` for one benchmark."""
         entry = self.bench(bid)
-        args = [entry["kind"], self.dataset_root(bid), "--label-space", self.config["label_space"], "--benchmark", bid]
+        args = [
+            entry["kind"],
+            self.dataset_root(bid),
+            "--label-space",
+            self.config["label_space"],
+            "--benchmark",
+            bid,
+        ]
         if entry.get("variant"):
             args += ["--variant", entry["variant"]]
         if entry["kind"] == "imagenet_real":
@@ -163,7 +170,11 @@ class Study:
 
     def derived_sets(self) -> list[tuple[str, str]]:
         return sorted(
-            {(e["from"], DERIVED_SUFFIX[e["kind"]]) for e in self.benchmarks.values() if e["source"] == "derived"}
+            {
+                (e["from"], DERIVED_SUFFIX[e["kind"]])
+                for e in self.benchmarks.values()
+                if e["source"] == "derived"
+            }
         )
 
     # --- models -------------------------------------------------------------------------
@@ -204,7 +215,9 @@ class Study:
 
     @staticmethod
     def predict_flags(inputs: Any) -> str:
-        return f"--clean-index {_quote(inputs.clean_index)}" if "clean_index" in inputs.keys() else ""
+        return (
+            f"--clean-index {_quote(inputs.clean_index)}" if "clean_index" in inputs.keys() else ""
+        )
 
     def benchmark_entry(self, bid: str) -> dict[str, Any]:
         """The benchmark's config entry, plus what on-the-fly corruption needs."""
@@ -259,10 +272,17 @@ class Study:
         return f"--bootstrap {int(stats['bootstrap'])} --seed {int(self.config['seed'])} --alpha {stats['alpha']}"
 
     def stats_settings(self) -> dict[str, Any]:
-        return dict(self.config["stats"]) | {"seed": self.config["seed"], "baseline_run": baseline_run(self.config)}
+        return dict(self.config["stats"]) | {
+            "seed": self.config["seed"],
+            "baseline_run": baseline_run(self.config),
+        }
 
     def final_targets(self) -> list[str]:
-        return [f"{self.study_dir}/report.html", f"{self.study_dir}/summary.csv", f"{self.study_dir}/tracking.json"]
+        return [
+            f"{self.study_dir}/report.html",
+            f"{self.study_dir}/summary.csv",
+            f"{self.study_dir}/tracking.json",
+        ]
 
 
 def _quote(text: str) -> str:

@@ -21,20 +21,33 @@ from shiftlab.evaluate.loaders import ImageRows
 from shiftlab.labels import label_space
 from shiftlab.models import create_model, data_config, load_checkpoint, model_meta, save_checkpoint
 
-KINDS = {"val": ("imagenet_val", "imagenet/val"), "a": ("imagenet_a", "imagenet-a"),
-         "cue": ("cue_conflict", "cue-conflict"), "real": ("imagenet_real", "imagenet/val")}
+KINDS = {
+    "val": ("imagenet_val", "imagenet/val"),
+    "a": ("imagenet_a", "imagenet-a"),
+    "cue": ("cue_conflict", "cue-conflict"),
+    "real": ("imagenet_real", "imagenet/val"),
+}
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("world")
-    generate(root / "mininet", MiniNetParams(seed=3, image_size=32, train_per_class=1, val_per_class=2,
-                                             shifted_per_class=2))
+    generate(
+        root / "mininet",
+        MiniNetParams(
+            seed=3, image_size=32, train_per_class=1, val_per_class=2, shifted_per_class=2
+        ),
+    )
     space = label_space("mininet")
     torch.manual_seed(0)
     model = create_model("resnet10t", len(space))
     ckpt = root / "ck.pt"
-    save_checkpoint(ckpt, model, model_meta(model, list(space.wnids), None, data_config(model, image_size=32)), {})
+    save_checkpoint(
+        ckpt,
+        model,
+        model_meta(model, list(space.wnids), None, data_config(model, image_size=32)),
+        {},
+    )
     indexes = {}
     for bid, (kind, sub) in KINDS.items():
         extra = {"real_json": root / "mininet" / "real.json"} if kind == "imagenet_real" else {}
@@ -54,14 +67,26 @@ def test_predictions_are_deterministic_and_follow_the_contract(world, tmp_path):
     b = pq.read_table(_predict(world, "val", tmp_path / "b.parquet", batch_size=4))
     assert a.drop(["msp"]).equals(b.drop(["msp"])) and a.column("msp").equals(b.column("msp"))
     frame = a.to_pandas()
-    assert list(frame.columns[:8]) == ["sample", "target", "wnid", "variant", "frame", "topk", "topk_prob", "msp"]
+    assert list(frame.columns[:8]) == [
+        "sample",
+        "target",
+        "wnid",
+        "variant",
+        "frame",
+        "topk",
+        "topk_prob",
+        "msp",
+    ]
     assert frame["sample"].is_monotonic_increasing
     assert all(len(t) == 5 for t in frame["topk"])
     assert np.allclose(frame["msp"], [p[0] for p in frame["topk_prob"]])
     assert (frame["frame"] == -1).all()
     record = json.loads(a.schema.metadata[b"shiftlab"])
     assert record["rule"] == "predict" and len(record["inputs"]["checkpoint"]["sha256"]) == 64
-    assert record["inputs"]["dataset_fingerprint"]["sha256"] == read_index(world["index"]["val"])[1]["fingerprint"]
+    assert (
+        record["inputs"]["dataset_fingerprint"]["sha256"]
+        == read_index(world["index"]["val"])[1]["fingerprint"]
+    )
 
 
 def test_batch_size_does_not_change_predictions(world, tmp_path):
@@ -119,10 +144,23 @@ def test_real_labels_are_passed_through(world, tmp_path):
 def test_on_the_fly_corruption_equals_corrupting_the_same_pixels(world, tmp_path):
     from shiftlab.corrupt import apply, image_seed
 
-    bench = {"kind": "imagenet_c", "source": "on_the_fly", "names": ["gaussian_noise", "contrast"],
-             "severities": [2, 5], "params": "tiny", "seed": 7}
-    got = pq.read_table(_predict(world, "c", tmp_path / "c.parquet", bench=bench, batch_size=3)).to_pandas()
-    assert sorted(set(got["variant"])) == ["contrast/2", "contrast/5", "gaussian_noise/2", "gaussian_noise/5"]
+    bench = {
+        "kind": "imagenet_c",
+        "source": "on_the_fly",
+        "names": ["gaussian_noise", "contrast"],
+        "severities": [2, 5],
+        "params": "tiny",
+        "seed": 7,
+    }
+    got = pq.read_table(
+        _predict(world, "c", tmp_path / "c.parquet", bench=bench, batch_size=3)
+    ).to_pandas()
+    assert sorted(set(got["variant"])) == [
+        "contrast/2",
+        "contrast/5",
+        "gaussian_noise/2",
+        "gaussian_noise/5",
+    ]
     from shiftlab.corrupt.materialize import corrupt_cells
 
     frame, meta = read_index(world["index"]["val"])
@@ -130,9 +168,13 @@ def test_on_the_fly_corruption_equals_corrupting_the_same_pixels(world, tmp_path
     rows = ImageRows(meta["root"], frame["sample"].tolist(), ckmeta["data_config"], resize=False)
     sample = frame["sample"].iat[1]
     clean = rows.pixels(1)
-    corrupted = apply(clean, "gaussian_noise", 5, image_seed(7, sample, "gaussian_noise", 5), params="tiny")
+    corrupted = apply(
+        clean, "gaussian_noise", 5, image_seed(7, sample, "gaussian_noise", 5), params="tiny"
+    )
     # the materializer's own path gives the same pixels
-    (variant, materialized), = corrupt_cells(clean, sample, ["gaussian_noise/5"], 7, {"params": "tiny"})
+    ((variant, materialized),) = corrupt_cells(
+        clean, sample, ["gaussian_noise/5"], 7, {"params": "tiny"}
+    )
     assert variant == "gaussian_noise/5" and np.array_equal(materialized, corrupted)
     with torch.inference_mode():
         probs = torch.softmax(model(rows.norm.one(corrupted)[None]), 1)[0]
@@ -171,12 +213,43 @@ def test_out_of_memory_halves_the_batch(world):
 
 def test_cli_writes_predictions(world, tmp_path):
     out = tmp_path / "cli.parquet"
-    proc = subprocess.run([sys.executable, "-m", "shiftlab.cli", "predict", "--checkpoint", str(world["ckpt"]),
-                           "--index", str(world["index"]["val"]), "--benchmark-json", '{"kind": "imagenet_val"}',
-                           "--out", str(out)], capture_output=True, text=True, cwd=Path.cwd())
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shiftlab.cli",
+            "predict",
+            "--checkpoint",
+            str(world["ckpt"]),
+            "--index",
+            str(world["index"]["val"]),
+            "--benchmark-json",
+            '{"kind": "imagenet_val"}',
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path.cwd(),
+    )
     assert proc.returncode == 0, proc.stderr
     assert pq.read_table(out).num_rows == 20
-    bad = subprocess.run([sys.executable, "-m", "shiftlab.cli", "predict", "--checkpoint", str(world["ckpt"]),
-                          "--index", str(world["index"]["val"]), "--benchmark-json", "{kind", "--out", str(out)],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shiftlab.cli",
+            "predict",
+            "--checkpoint",
+            str(world["ckpt"]),
+            "--index",
+            str(world["index"]["val"]),
+            "--benchmark-json",
+            "{kind",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "--benchmark-json is not valid JSON" in bad.stderr

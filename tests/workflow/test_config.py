@@ -37,11 +37,21 @@ def test_shipped_configs_validate():
         cfg = study_config.validate(study_config.load(ROOT / "config" / name))
         assert cfg["runs"], name
     # The full study names cluster paths that do not exist here: schema and references only.
-    full = study_config.validate(study_config.load(ROOT / "config" / "imagenet.yaml"), check_paths=False)
+    full = study_config.validate(
+        study_config.load(ROOT / "config" / "imagenet.yaml"), check_paths=False
+    )
     assert "alexnet" in full["runs"] and full["stats"]["baseline_run"] == "alexnet"
     assert {e["kind"] for e in full["benchmarks"].values()} >= {
-        "imagenet_v2", "imagenet_sketch", "imagenet_a", "imagenet_r", "imagenet_o",
-        "imagenet_c", "imagenet_p", "imagenet_real", "cue_conflict", "transforms",
+        "imagenet_v2",
+        "imagenet_sketch",
+        "imagenet_a",
+        "imagenet_r",
+        "imagenet_o",
+        "imagenet_c",
+        "imagenet_p",
+        "imagenet_real",
+        "cue_conflict",
+        "transforms",
     }
 
 
@@ -58,7 +68,11 @@ MALFORMED = [
     ("stats.corection", "holm", ["stats", "corection", "did you mean 'correction'"]),
     ("seed", "zero", ["seed", "'zero'", "integer"]),
     ("seed", -1, ["seed", "minimum"]),
-    ("benchmarks.val.kind", "imagenet_vall", ["benchmarks.val.kind", "imagenet_vall", "imagenet_val"]),
+    (
+        "benchmarks.val.kind",
+        "imagenet_vall",
+        ["benchmarks.val.kind", "imagenet_vall", "imagenet_val"],
+    ),
     ("benchmarks.val.source", "ftp", ["benchmarks.val.source", "'ftp'", "download"]),
     ("stats.correction", "bonferonni", ["stats.correction", "holm", "bh"]),
     ("corruptions.severities", [0, 6], ["corruptions.severities", "minimum"]),
@@ -72,12 +86,22 @@ MALFORMED = [
     ("stats.baseline_run", "ghost", ["stats.baseline_run", "'ghost'", "tiny-a"]),
     ("recipes.quick.base", "sgd", ["recipes.quick.base", "augmix"]),
     ("label_space", "imagenet22k", ["label_space", "imagenet1k", "mininet"]),
-    ("benchmarks.mine", {"kind": "folder", "source": "local"}, ["benchmarks.mine.path", "required"]),
-    ("benchmarks.mine", {"kind": "folder", "source": "local", "path": "/no/such/dir"}, ["benchmarks.mine.path", "/no/such/dir"]),
+    (
+        "benchmarks.mine",
+        {"kind": "folder", "source": "local"},
+        ["benchmarks.mine.path", "required"],
+    ),
+    (
+        "benchmarks.mine",
+        {"kind": "folder", "source": "local", "path": "/no/such/dir"},
+        ["benchmarks.mine.path", "/no/such/dir"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("path,value,words", MALFORMED, ids=[m[0] + "=" + str(m[1])[:12] for m in MALFORMED])
+@pytest.mark.parametrize(
+    "path,value,words", MALFORMED, ids=[m[0] + "=" + str(m[1])[:12] for m in MALFORMED]
+)
 def test_malformed_config_names_the_key(good, path, value, words):
     with pytest.raises(UserError) as info:
         study_config.validate(mutate(good, path, value))
@@ -109,9 +133,23 @@ def _snakemake(cfg: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     cfg_file = tmp_path / "bad.yaml"
     cfg_file.write_text(yaml.safe_dump(cfg))
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(cfg_file), "--cores", "1", "-n"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(cfg_file),
+            "--cores",
+            "1",
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -121,7 +159,11 @@ def _snakemake(cfg: dict, tmp_path: Path) -> subprocess.CompletedProcess:
         ("stats.corection", "holm", "corection"),
         ("seed", "zero", "seed"),
         ("runs.tiny-a.model", "a b", "runs.tiny-a.model"),
-        ("benchmarks.mine", {"kind": "folder", "source": "local", "path": "/no/such/dir"}, "/no/such/dir"),
+        (
+            "benchmarks.mine",
+            {"kind": "folder", "source": "local", "path": "/no/such/dir"},
+            "/no/such/dir",
+        ),
     ],
 )
 def test_snakemake_rejects_bad_config_before_any_job(good, tmp_path, path, value, word):

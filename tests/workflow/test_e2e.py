@@ -20,18 +20,40 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STUDY = "results/test"
-PROJECT_FILES = ["Snakefile", "workflow", "config", "envs", "profiles", "dvc.yaml", ".dvc/config",
-                 ".dvcignore", ".gitignore", "src/shiftlab"]
+PROJECT_FILES = [
+    "Snakefile",
+    "workflow",
+    "config",
+    "envs",
+    "profiles",
+    "dvc.yaml",
+    ".dvc/config",
+    ".dvcignore",
+    ".gitignore",
+    "src/shiftlab",
+]
 
 pytestmark = pytest.mark.slow
 
 
-def sh(*args: str, cwd: Path, check: bool = True, timeout: int = 1800) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    proc = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+def sh(
+    *args: str, cwd: Path, check: bool = True, timeout: int = 1800
+) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}:{os.environ['PATH']}",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@t",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@t",
+    )
+    proc = subprocess.run(
+        list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -43,7 +65,9 @@ def make_project(dest: Path, remote: Path) -> Path:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
-            shutil.copytree(src, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                src, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(src, target)
     shutil.copy2(ROOT / "config" / "test.yaml", dest / "config" / "config.yaml")
@@ -82,15 +106,40 @@ def dry_run_jobs(project: Path, *extra: str) -> list[tuple[str, str]]:
 
 def test_study_outputs_and_provenance(project):
     study = project / STUDY
-    for name in ("report.html", "summary.csv", "tracking.json", "headline.json", "stats/pairwise.csv"):
+    for name in (
+        "report.html",
+        "summary.csv",
+        "tracking.json",
+        "headline.json",
+        "stats/pairwise.csv",
+    ):
         assert (study / name).is_file(), name
     assert any((study / "figures").glob("*.png"))
     summary = pd.read_csv(study / "summary.csv", keep_default_na=False)
     assert len(summary) > 100
-    for column in ("checkpoint_sha256", "dataset_fingerprint", "predictions_sha256", "config_sha256", "code_version"):
+    for column in (
+        "checkpoint_sha256",
+        "dataset_fingerprint",
+        "predictions_sha256",
+        "config_sha256",
+        "code_version",
+    ):
         assert (summary[column] != "").all(), f"numbers without {column}"
     benchmarks = set(summary["benchmark"])
-    assert {"val", "v2-mf", "sketch", "a", "r", "o", "real", "cue", "c", "c-fly", "p", "t"} <= benchmarks
+    assert {
+        "val",
+        "v2-mf",
+        "sketch",
+        "a",
+        "r",
+        "o",
+        "real",
+        "cue",
+        "c",
+        "c-fly",
+        "p",
+        "t",
+    } <= benchmarks
     metrics = set(summary["metric"])
     assert {"top1", "top5", "aupr", "real_top1", "shape_bias", "mean_fp", "ece"} <= metrics
     html = (study / "report.html").read_text()
@@ -113,7 +162,9 @@ def test_editing_one_model_reruns_only_that_model(project):
         assert runs == {"tiny-c"}, jobs
         assert {rule for rule, run in jobs if not run} == {"track", "aggregate", "report"}
         n_bench = sum(1 for e in cfg["benchmarks"].values() if e["kind"] != "imagenet_train")
-        assert sorted(r for r, run in jobs if run) == sorted(["init_model"] + ["predict"] * n_bench + ["metrics"] * n_bench)
+        assert sorted(r for r, run in jobs if run) == sorted(
+            ["init_model"] + ["predict"] * n_bench + ["metrics"] * n_bench
+        )
 
         cfg = yaml.safe_load(original)
         cfg["runs"]["tiny-d"] = {"model": "resnet10t", "recipe": "quick"}
@@ -168,8 +219,12 @@ def test_audit_catches_an_edited_number(project, tmp_path):
     work = copy_study(project, tmp_path / "s")
     path = work / STUDY / "summary.csv"
     summary = pd.read_csv(path, keep_default_na=False, dtype=str)
-    row = summary.index[(summary["run"] == "tiny-a") & (summary["benchmark"] == "val") & (summary["metric"] == "top1")
-                        & (summary["variant"] == "")][0]
+    row = summary.index[
+        (summary["run"] == "tiny-a")
+        & (summary["benchmark"] == "val")
+        & (summary["metric"] == "top1")
+        & (summary["variant"] == "")
+    ][0]
     summary.loc[row, "value"] = str(float(summary.loc[row, "value"]) + 7.5)
     summary.to_csv(path, index=False)
     errors = _audit_errors(work)
@@ -187,6 +242,11 @@ def test_dvc_status_clean_push_and_pull_restore_bit_identical(project, tmp_path)
     clone = tmp_path / "clone"
     sh("git", "clone", "-q", str(project), str(clone), cwd=tmp_path)
     sh("dvc", "pull", cwd=clone)
-    for rel in (f"{STUDY}/summary.csv", f"{STUDY}/predictions/tiny-a/c.parquet", f"{STUDY}/checkpoints/tiny-b/final.pt",
-                "data/mininet/MANIFEST.json", "data/derived/val-c/manifest.parquet"):
+    for rel in (
+        f"{STUDY}/summary.csv",
+        f"{STUDY}/predictions/tiny-a/c.parquet",
+        f"{STUDY}/checkpoints/tiny-b/final.pt",
+        "data/mininet/MANIFEST.json",
+        "data/derived/val-c/manifest.parquet",
+    ):
         assert (clone / rel).read_bytes() == (project / rel).read_bytes(), rel

@@ -13,10 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_help_lists_every_verb():
-    out = subprocess.run([sys.executable, "-m", "shiftlab.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "shiftlab.cli", "--help"], capture_output=True, text=True, check=True
+    )
     for verb in VERBS:
         assert verb in out.stdout, verb
-        sub = subprocess.run([sys.executable, "-m", "shiftlab.cli", verb, "--help"], capture_output=True, text=True)
+        sub = subprocess.run(
+            [sys.executable, "-m", "shiftlab.cli", verb, "--help"], capture_output=True, text=True
+        )
         assert sub.returncode == 0 and "usage:" in sub.stdout, (verb, sub.stderr)
 
 

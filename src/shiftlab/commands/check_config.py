@@ -10,8 +10,12 @@ HELP = "Validate a study config (schema, references, paths) and print the comple
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="YAML config file, e.g. config/config.yaml")
-    parser.add_argument("--no-paths", action="store_true", help="skip checks of local paths and writable folders")
-    parser.add_argument("--print", action="store_true", help="print the config with defaults filled in (JSON)")
+    parser.add_argument(
+        "--no-paths", action="store_true", help="skip checks of local paths and writable folders"
+    )
+    parser.add_argument(
+        "--print", action="store_true", help="print the config with defaults filled in (JSON)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,5 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if args.print:
         print(json.dumps(completed, indent=2, sort_keys=True))
     else:
-        print(f"{args.config}: ok ({len(completed['runs'])} runs, {len(completed['benchmarks'])} benchmarks)")
+        print(
+            f"{args.config}: ok ({len(completed['runs'])} runs, {len(completed['benchmarks'])} benchmarks)"
+        )
     return 0

@@ -9,18 +9,29 @@ HELP = "Predict a benchmark with a run's checkpoint (top-k, probabilities, score
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="the run's checkpoint (final.pt / init.pt)")
+    parser.add_argument(
+        "--checkpoint", required=True, help="the run's checkpoint (final.pt / init.pt)"
+    )
     parser.add_argument("--index", required=True, help="dataset index parquet of the benchmark")
-    parser.add_argument("--benchmark-json", required=True, help="the benchmark's config entry as JSON")
+    parser.add_argument(
+        "--benchmark-json", required=True, help="the benchmark's config entry as JSON"
+    )
     parser.add_argument("--out", required=True, help="predictions parquet to write")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads and data-loading workers")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="CPU threads and data-loading workers"
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--fp32", action="store_true", help="never use bf16 autocast")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--topk", type=int, default=5, help="how many classes to store per sample")
-    parser.add_argument("--clean-index", help="ImageNet-O: index of the clean val set (its in-distribution half)")
-    parser.add_argument("--full-1000", action="store_true",
-                        help="class-subset benchmarks (A, R, O): score over the whole label space (labelled variant)")
+    parser.add_argument(
+        "--clean-index", help="ImageNet-O: index of the clean val set (its in-distribution half)"
+    )
+    parser.add_argument(
+        "--full-1000",
+        action="store_true",
+        help="class-subset benchmarks (A, R, O): score over the whole label space (labelled variant)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,8 +45,18 @@ def run(args: argparse.Namespace) -> int:
         bench = json.loads(args.benchmark_json)
     except json.JSONDecodeError as exc:
         raise UserError(f"--benchmark-json is not valid JSON: {exc}") from None
-    out = predict(args.checkpoint, args.index, bench, args.out, threads=args.threads, batch_size=args.batch_size,
-                  fp32=args.fp32, device=args.device, topk=args.topk, full=args.full_1000,
-                  clean_index=args.clean_index)
+    out = predict(
+        args.checkpoint,
+        args.index,
+        bench,
+        args.out,
+        threads=args.threads,
+        batch_size=args.batch_size,
+        fp32=args.fp32,
+        device=args.device,
+        topk=args.topk,
+        full=args.full_1000,
+        clean_index=args.clean_index,
+    )
     print(f"wrote {out}")
     return 0

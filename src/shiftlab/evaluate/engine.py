@@ -70,12 +70,18 @@ class Scorer:
         return torch.cat(out) if out else torch.empty(0, len(self.class_ids))
 
 
-def summarize(probs: torch.Tensor, class_ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def summarize(
+    probs: torch.Tensor, class_ids: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """-> (top-k label-space indices best first, their probabilities, max softmax prob)."""
     k = min(k, probs.shape[1])
     top_p, top_i = torch.topk(probs, k, dim=1)  # ties broken by index: deterministic
     ids = np.asarray(class_ids)[top_i.numpy()]
-    return ids.astype(np.int64), top_p.numpy().astype(np.float32), top_p[:, 0].numpy().astype(np.float32)
+    return (
+        ids.astype(np.int64),
+        top_p.numpy().astype(np.float32),
+        top_p[:, 0].numpy().astype(np.float32),
+    )
 
 
 def pick_device(name: str) -> torch.device:
@@ -84,7 +90,9 @@ def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         from shiftlab.errors import UserError
 
-        raise UserError("--device cuda: no CUDA device is available here (use --device cpu or auto)")
+        raise UserError(
+            "--device cuda: no CUDA device is available here (use --device cpu or auto)"
+        )
     return torch.device(name)
 
 

@@ -36,7 +36,14 @@ class ImageRows(Dataset):
     """Index rows as model-ready tensors. With `resize`, the model's eval transform
     (resize to size/crop_pct, centre crop); without, only normalisation (ImageNet-C)."""
 
-    def __init__(self, root: str, samples: list[str], data_config: dict[str, Any], resize: bool, raw: bool = False):
+    def __init__(
+        self,
+        root: str,
+        samples: list[str],
+        data_config: dict[str, Any],
+        resize: bool,
+        raw: bool = False,
+    ):
         self.root = Path(root)
         self.samples = samples
         self.cfg = data_config
@@ -121,7 +128,9 @@ class VideoRows(Dataset):
         return self.norm.batch(torch.from_numpy(frames)), i
 
 
-def collate_videos(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+def collate_videos(
+    items: list[tuple[torch.Tensor, int]],
+) -> tuple[torch.Tensor, list[tuple[int, int]]]:
     """Concatenate the frames of several videos; remember (row, frame) of each."""
     tensors, where = [], []
     for frames, row in items:

@@ -78,8 +78,15 @@ def predict(
 
         table = pa.concat_tables([table, _table(list(rows), clean, proto, kind, wnids)])
         inputs["clean_index"] = clean_index
-    params = {"benchmark": benchmark, "topk": topk, "full_1000": full, "fp32": fp32 or not scorer.bf16,
-              "device": dev.type, "batch_size": batch_size, "threads": threads}
+    params = {
+        "benchmark": benchmark,
+        "topk": topk,
+        "full_1000": full,
+        "fp32": fp32 or not scorer.bf16,
+        "device": dev.type,
+        "batch_size": batch_size,
+        "threads": threads,
+    }
     record = make_record(
         rule="predict",
         params=params,
@@ -96,11 +103,15 @@ def predict(
             "kind": kind,
         },
     )
-    record["inputs"]["checkpoint"]["sha256"] = record["inputs"]["checkpoint"].get("sha256") or sha256_file(checkpoint)
+    record["inputs"]["checkpoint"]["sha256"] = record["inputs"]["checkpoint"].get(
+        "sha256"
+    ) or sha256_file(checkpoint)
     return _write(table, record, Path(out))
 
 
-def _rows_from(probs: torch.Tensor, proto: Protocol, k: int) -> Iterator[tuple[np.ndarray, np.ndarray, float, np.ndarray]]:
+def _rows_from(
+    probs: torch.Tensor, proto: Protocol, k: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, float, np.ndarray]]:
     ids, top_p, msp = summarize(probs, proto.class_ids, k)
     for i in range(probs.shape[0]):
         yield ids[i], top_p[i], float(msp[i]), probs[i].numpy()
@@ -112,7 +123,15 @@ def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator
     for x, rows in tqdm(loader, desc="predict", unit="batch", mininterval=5):
         probs = scorer(x)
         for r, (ids, p, msp, full) in zip(rows.tolist(), _rows_from(probs, proto, k), strict=True):
-            yield {"row": r, "frame": -1, "variant": None, "topk": ids, "topk_prob": p, "msp": msp, "probs": full}
+            yield {
+                "row": r,
+                "frame": -1,
+                "variant": None,
+                "topk": ids,
+                "topk_prob": p,
+                "msp": msp,
+                "probs": full,
+            }
 
 
 def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator[dict[str, Any]]:
@@ -122,7 +141,15 @@ def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator
     for x, where in tqdm(loader, desc="predict videos", unit="batch", mininterval=5):
         probs = scorer(x)
         for (r, f), (ids, p, msp, full) in zip(where, _rows_from(probs, proto, k), strict=True):
-            yield {"row": r, "frame": f, "variant": None, "topk": ids, "topk_prob": p, "msp": msp, "probs": full}
+            yield {
+                "row": r,
+                "frame": f,
+                "variant": None,
+                "topk": ids,
+                "topk_prob": p,
+                "msp": msp,
+                "probs": full,
+            }
 
 
 def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterator[dict[str, Any]]:
@@ -132,7 +159,9 @@ def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterat
     from shiftlab.corrupt import apply_batch, image_seed
     from shiftlab.corrupt.materialize import parse_settings, plan_cells
 
-    settings = parse_settings({key: bench[key] for key in ("params", "names", "severities") if key in bench})
+    settings = parse_settings(
+        {key: bench[key] for key in ("params", "names", "severities") if key in bench}
+    )
     cells = plan_cells("c", settings)
     study_seed = int(bench.get("seed", 0))
     data = CleanImages(root, frame["sample"].tolist(), settings)
@@ -146,18 +175,31 @@ def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterat
             rows = [r for _, r in group]
             for cell in cells:
                 seeds = [image_seed(study_seed, samples[r], cell.name, cell.level) for r in rows]
-                corrupted = apply_batch(images, cell.name, cell.level, seeds, params=settings.params)
+                corrupted = apply_batch(
+                    images, cell.name, cell.level, seeds, params=settings.params
+                )
                 probs = scorer(norm.batch(corrupted))
                 for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
-                    yield {"row": r, "frame": -1, "variant": cell.variant, "topk": ids, "topk_prob": p,
-                           "msp": msp, "probs": full}
+                    yield {
+                        "row": r,
+                        "frame": -1,
+                        "variant": cell.variant,
+                        "topk": ids,
+                        "topk_prob": p,
+                        "msp": msp,
+                        "probs": full,
+                    }
 
 
-def _table(rows: list[dict[str, Any]], frame: pd.DataFrame, proto: Protocol, kind: str, wnids: list[str]):
+def _table(
+    rows: list[dict[str, Any]], frame: pd.DataFrame, proto: Protocol, kind: str, wnids: list[str]
+):
     import pyarrow as pa
 
     idx = np.array([r["row"] for r in rows], dtype=np.int64)
-    variants = [r["variant"] if r["variant"] is not None else frame["variant"].iat[r["row"]] for r in rows]
+    variants = [
+        r["variant"] if r["variant"] is not None else frame["variant"].iat[r["row"]] for r in rows
+    ]
     out = pd.DataFrame(
         {
             "sample": frame["sample"].to_numpy()[idx] if len(idx) else [],
@@ -173,12 +215,16 @@ def _table(rows: list[dict[str, Any]], frame: pd.DataFrame, proto: Protocol, kin
         "msp": pa.array([r["msp"] for r in rows], type=pa.float32()),
     }
     if "labels" in frame.columns:
-        columns["labels"] = pa.array([list(frame["labels"].iat[i]) for i in idx], type=pa.list_(pa.int64()))
+        columns["labels"] = pa.array(
+            [list(frame["labels"].iat[i]) for i in idx], type=pa.list_(pa.int64())
+        )
     if kind == "cue_conflict":
         columns["probs_subset16"] = pa.array(
             [_aggregate16(r["probs"], proto, wnids) for r in rows], type=pa.list_(pa.float32())
         )
-    order = np.lexsort((out["frame"].to_numpy(), out["sample"].to_numpy(), out["variant"].to_numpy()))
+    order = np.lexsort(
+        (out["frame"].to_numpy(), out["sample"].to_numpy(), out["variant"].to_numpy())
+    )
     table = pa.Table.from_pandas(out, preserve_index=False)
     for name, col in columns.items():
         table = table.append_column(name, col)

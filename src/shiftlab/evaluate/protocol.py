@@ -28,7 +28,9 @@ class Protocol:
         return bool(self.subset_wnids)
 
 
-def protocol_for(kind: str, label_wnids: list[str], index_wnids: list[str], full: bool = False) -> Protocol:
+def protocol_for(
+    kind: str, label_wnids: list[str], index_wnids: list[str], full: bool = False
+) -> Protocol:
     """Protocol of a benchmark: the mask is the benchmark's own class folders that exist in
     the label space (A/R/O: their 200 wnids), in ascending label-space order."""
     n = len(label_wnids)
