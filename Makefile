@@ -8,8 +8,11 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: demo test install lint format clean-demo restore
 
+# Locally every job gets one thread so that small jobs (most of them) run side by side.
+LOCAL_THREADS := --set-threads predict=1 train=1 corrupt_shard=1 aggregate=1
+
 demo: $(STAMP)
-	snakemake --cores $(CORES)
+	snakemake --cores $(CORES) $(LOCAL_THREADS)
 	@echo
 	@echo "Report:  results/demo/report.html"
 	@echo "Summary: results/demo/summary.csv"

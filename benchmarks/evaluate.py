@@ -37,15 +37,23 @@ def _args() -> argparse.Namespace:
     p.add_argument("--model", default="resnet18", help="timm model name (random init)")
     p.add_argument("--size", type=int, default=64, help="model input size (data config)")
     p.add_argument("--image-size", type=int, default=64, help="MiniNet image size")
-    p.add_argument("--val-per-class", type=int, default=10, help="MiniNet val images per class (10 classes)")
-    p.add_argument("--passes", type=int, default=5,
-                   help="part 1 reads the val folder this many times per run (rows repeated), so "
-                        "per-call fixed costs do not swamp a 100-image folder; 1 = one pass")
+    p.add_argument(
+        "--val-per-class", type=int, default=10, help="MiniNet val images per class (10 classes)"
+    )
+    p.add_argument(
+        "--passes",
+        type=int,
+        default=5,
+        help="part 1 reads the val folder this many times per run (rows repeated), so "
+        "per-call fixed costs do not swamp a 100-image folder; 1 = one pass",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3, help="best of N for part 1")
     p.add_argument("--c-repeats", type=int, default=2, help="best of N for part 2")
-    p.add_argument("--names", default=DEFAULT_NAMES, help="corruptions for part 2, comma-separated, or 'all'")
+    p.add_argument(
+        "--names", default=DEFAULT_NAMES, help="corruptions for part 2, comma-separated, or 'all'"
+    )
     p.add_argument("--severities", default="1,3,5")
     p.add_argument("--params", default="tiny", help="corruption parameter set")
     p.add_argument("--skip-c", action="store_true", help="part 1 only")
@@ -85,8 +93,16 @@ def build_world(work: Path) -> dict:
 
     world = work / "mininet"
     if not (world / "imagenet" / "val").is_dir():
-        generate(world, MiniNetParams(seed=0, image_size=ARGS.image_size, train_per_class=1,
-                                      val_per_class=ARGS.val_per_class, shifted_per_class=1))
+        generate(
+            world,
+            MiniNetParams(
+                seed=0,
+                image_size=ARGS.image_size,
+                train_per_class=1,
+                val_per_class=ARGS.val_per_class,
+                shifted_per_class=1,
+            ),
+        )
     space = label_space("mininet")
     torch.manual_seed(0)
     model = create_model(ARGS.model, len(space), source="timm")
@@ -101,8 +117,16 @@ def build_world(work: Path) -> dict:
     repeated = pd.concat([frame] * ARGS.passes, ignore_index=True)
     index_rep = write_index(repeated, {**meta, "n": len(repeated)}, work / "val_repeated.parquet")
     index_one = write_index(frame.head(1), {**meta, "n": 1}, work / "val_one.parquet")
-    return {"ckpt": ckpt, "index": index, "index_rep": index_rep, "index_one": index_one,
-            "root": Path(meta["root"]), "n": len(frame), "cfg": cfg, "classes": len(space)}
+    return {
+        "ckpt": ckpt,
+        "index": index,
+        "index_rep": index_rep,
+        "index_one": index_one,
+        "root": Path(meta["root"]),
+        "n": len(frame),
+        "cfg": cfg,
+        "classes": len(space),
+    }
 
 
 def _load_model(ckpt: Path, classes: int) -> torch.nn.Module:
@@ -121,8 +145,15 @@ def _load_model(ckpt: Path, classes: int) -> torch.nn.Module:
 def run_predict(w: dict, out: Path, bench: dict | None = None, index: Path | None = None) -> Path:
     from shiftlab.evaluate import predict
 
-    return predict(w["ckpt"], index or w["index"], bench or {"kind": "imagenet_val"}, out,
-                   threads=ARGS.threads, batch_size=ARGS.batch_size, device="cpu")
+    return predict(
+        w["ckpt"],
+        index or w["index"],
+        bench or {"kind": "imagenet_val"},
+        out,
+        threads=ARGS.threads,
+        batch_size=ARGS.batch_size,
+        device="cpu",
+    )
 
 
 def run_timm(w: dict, passes: int = 1) -> dict[str, int]:
@@ -136,17 +167,36 @@ def run_timm(w: dict, passes: int = 1) -> dict[str, int]:
     dataset = create_dataset("", root=str(w["root"]), split="validation")
     workers = max(0, ARGS.threads - 1) if ARGS.threads > 1 else 0
     if passes == 1:
-        loader = create_loader(dataset, input_size=cfg["input_size"], batch_size=ARGS.batch_size,
-                               use_prefetcher=False, interpolation=cfg["interpolation"], mean=cfg["mean"],
-                               std=cfg["std"], crop_pct=cfg["crop_pct"], crop_mode=cfg.get("crop_mode"),
-                               num_workers=workers, device=torch.device("cpu"), persistent_workers=False)
+        loader = create_loader(
+            dataset,
+            input_size=cfg["input_size"],
+            batch_size=ARGS.batch_size,
+            use_prefetcher=False,
+            interpolation=cfg["interpolation"],
+            mean=cfg["mean"],
+            std=cfg["std"],
+            crop_pct=cfg["crop_pct"],
+            crop_mode=cfg.get("crop_mode"),
+            num_workers=workers,
+            device=torch.device("cpu"),
+            persistent_workers=False,
+        )
     else:  # create_loader takes one ImageDataset: same transform, plain DataLoader over repeats
-        dataset.transform = create_transform(cfg["input_size"], is_training=False,
-                                             interpolation=cfg["interpolation"], mean=cfg["mean"],
-                                             std=cfg["std"], crop_pct=cfg["crop_pct"],
-                                             crop_mode=cfg.get("crop_mode"))
-        loader = DataLoader(ConcatDataset([dataset] * passes), batch_size=ARGS.batch_size,
-                            shuffle=False, num_workers=workers)
+        dataset.transform = create_transform(
+            cfg["input_size"],
+            is_training=False,
+            interpolation=cfg["interpolation"],
+            mean=cfg["mean"],
+            std=cfg["std"],
+            crop_pct=cfg["crop_pct"],
+            crop_mode=cfg.get("crop_mode"),
+        )
+        loader = DataLoader(
+            ConcatDataset([dataset] * passes),
+            batch_size=ARGS.batch_size,
+            shuffle=False,
+            num_workers=workers,
+        )
     top1 = []
     with torch.inference_mode():
         for x, _target in loader:
@@ -172,7 +222,9 @@ def part1(w: dict, work: Path) -> dict:
     index = w["index_rep"] if passes > 1 else w["index"]
     gen = torch.Generator().manual_seed(0)
     # the batches predict sees: batch_size rows at a time over the repeated list
-    batches = [torch.randn(min(bs, n - s), 3, ARGS.size, ARGS.size, generator=gen) for s in range(0, n, bs)]
+    batches = [
+        torch.randn(min(bs, n - s), 3, ARGS.size, ARGS.size, generator=gen) for s in range(0, n, bs)
+    ]
     # warm-up (excluded): allocator, oneDNN primitives, lazy imports, file cache
     run_predict(w, out, index=index)
     run_timm(w, passes)
@@ -183,11 +235,25 @@ def part1(w: dict, work: Path) -> dict:
         t, timm_top1 = _best(lambda: run_timm(w, passes), 1)
         t_timm = min(t_timm, t)
         t_fwd = min(t_fwd, _best(lambda: run_forward(model, batches), 1)[0])
-        t_one = min(t_one, _best(lambda: run_predict(w, work / "pred_one.parquet", index=w["index_one"]), 1)[0])
+        t_one = min(
+            t_one,
+            _best(lambda: run_predict(w, work / "pred_one.parquet", index=w["index_one"]), 1)[0],
+        )
     pred = pq.read_table(out, columns=["sample", "topk"]).to_pandas()
     ours = {s: int(t[0]) for s, t in zip(pred["sample"], pred["topk"], strict=True)}
-    agree = np.mean([ours[s] == timm_top1[s] for s in ours]) if set(ours) == set(timm_top1) else float("nan")
-    return {"n": n, "predict": t_pred, "timm": t_timm, "forward": t_fwd, "one": t_one, "agree": agree}
+    agree = (
+        np.mean([ours[s] == timm_top1[s] for s in ours])
+        if set(ours) == set(timm_top1)
+        else float("nan")
+    )
+    return {
+        "n": n,
+        "predict": t_pred,
+        "timm": t_timm,
+        "forward": t_fwd,
+        "one": t_one,
+        "agree": agree,
+    }
 
 
 # ---- part 2 -----------------------------------------------------------------------------------
@@ -196,16 +262,23 @@ def part1(w: dict, work: Path) -> dict:
 def _settings() -> dict:
     from shiftlab.corrupt import names as all_names
 
-    names = all_names() if ARGS.names == "all" else [s.strip() for s in ARGS.names.split(",") if s.strip()]
-    return {"params": ARGS.params, "names": list(names),
-            "severities": [int(s) for s in ARGS.severities.split(",")]}
+    names = (
+        all_names()
+        if ARGS.names == "all"
+        else [s.strip() for s in ARGS.names.split(",") if s.strip()]
+    )
+    return {
+        "params": ARGS.params,
+        "names": list(names),
+        "severities": [int(s) for s in ARGS.severities.split(",")],
+    }
 
 
 def run_materialized(w: dict, work: Path, k: int) -> dict:
+    import shutil
+
     from shiftlab.corrupt.materialize import Job, materialize, parse_settings
     from shiftlab.data.index import build_index, write_index
-
-    import shutil
 
     out = work / f"c_files_{k}"
     shutil.rmtree(out, ignore_errors=True)
@@ -217,8 +290,14 @@ def run_materialized(w: dict, work: Path, k: int) -> dict:
     t2 = time.perf_counter()
     pred = run_predict(w, work / f"pred_c_files_{k}.parquet", {"kind": "imagenet_c"}, index)
     t3 = time.perf_counter()
-    return {"materialize": t1 - t0, "index": t2 - t1, "predict": t3 - t2, "total": t3 - t0,
-            "rows": len(frame), "out": pred}
+    return {
+        "materialize": t1 - t0,
+        "index": t2 - t1,
+        "predict": t3 - t2,
+        "total": t3 - t0,
+        "rows": len(frame),
+        "out": pred,
+    }
 
 
 def part2(w: dict, work: Path) -> dict:
@@ -235,11 +314,22 @@ def part2(w: dict, work: Path) -> dict:
     files = pq.read_table(best_mat["out"], columns=["sample", "variant", "topk"]).to_pandas()
     # the materialized index names samples <variant>/<wnid>/<stem>.JPEG; match on (variant, stem)
     stem = lambda s: Path(s).stem  # noqa: E731
-    a = {(v, stem(s)): int(t[0]) for s, v, t in zip(fly["sample"], fly["variant"], fly["topk"], strict=True)}
-    b = {(v, stem(s)): int(t[0]) for s, v, t in zip(files["sample"], files["variant"], files["topk"], strict=True)}
+    a = {
+        (v, stem(s)): int(t[0])
+        for s, v, t in zip(fly["sample"], fly["variant"], fly["topk"], strict=True)
+    }
+    b = {
+        (v, stem(s)): int(t[0])
+        for s, v, t in zip(files["sample"], files["variant"], files["topk"], strict=True)
+    }
     agree = np.mean([a[key] == b.get(key) for key in a]) if len(a) == len(b) else float("nan")
-    return {"rows": len(fly), "cells": len(_settings()["names"]) * len(_settings()["severities"]),
-            "fly": best_fly, "mat": best_mat, "agree": agree}
+    return {
+        "rows": len(fly),
+        "cells": len(_settings()["names"]) * len(_settings()["severities"]),
+        "fly": best_fly,
+        "mat": best_mat,
+        "agree": agree,
+    }
 
 
 # ---- profile ----------------------------------------------------------------------------------
@@ -252,7 +342,9 @@ def profile(w: dict, work: Path) -> None:
     calls = [("predict imagenet_val", lambda: run_predict(w, work / "prof_val.parquet"))]
     if not ARGS.skip_c:
         bench = {"kind": "imagenet_c", "source": "on_the_fly", "seed": 0, **_settings()}
-        calls.append(("predict on-the-fly C", lambda: run_predict(w, work / "prof_c.parquet", bench)))
+        calls.append(
+            ("predict on-the-fly C", lambda: run_predict(w, work / "prof_c.parquet", bench))
+        )
     for title, fn in calls:
         prof = cProfile.Profile()
         prof.enable()
@@ -267,8 +359,11 @@ def profile(w: dict, work: Path) -> None:
 
 def main() -> int:
     import logging
+    import warnings
 
     logging.disable(logging.WARNING)
+    # loaders.resize_center_crop hands torch a read-only array (harmless, once per process)
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     tmp = None
     if ARGS.workdir:
         work = Path(ARGS.workdir)
@@ -279,9 +374,12 @@ def main() -> int:
     started = time.perf_counter()
     w = build_world(work)
     setup = time.perf_counter() - started
-    print(f"{ARGS.model} (random init) at {ARGS.size} px on {w['n']} MiniNet val JPEGs of "
-          f"{ARGS.image_size} px; torch {torch.__version__}, {ARGS.threads} thread(s), batch "
-          f"{ARGS.batch_size}; best of {ARGS.repeats} after a warm-up (setup {setup:.1f} s)", flush=True)
+    print(
+        f"{ARGS.model} (random init) at {ARGS.size} px on {w['n']} MiniNet val JPEGs of "
+        f"{ARGS.image_size} px; torch {torch.__version__}, {ARGS.threads} thread(s), batch "
+        f"{ARGS.batch_size}; best of {ARGS.repeats} after a warm-up (setup {setup:.1f} s)",
+        flush=True,
+    )
 
     r = part1(w, work)
     n = r["n"]
@@ -297,29 +395,48 @@ def main() -> int:
     print(f"{'  predict per-image rate, fixed cost removed':<44}{'':>9}{marginal:>10.1f}")
     ok1 = "ok" if rate["predict"] >= rate["timm"] else "BELOW TARGET"
     ok2 = "ok" if rate["predict"] >= 0.9 * rate["forward"] else "BELOW TARGET"
-    print(f"  predict / timm loop     = {rate['predict'] / rate['timm']:.2f}x   (target >= 1.00x: {ok1})")
-    print(f"  predict / forward-only  = {rate['predict'] / rate['forward']:.1%}   (target >= 90 %: {ok2})")
+    print(
+        f"  predict / timm loop     = {rate['predict'] / rate['timm']:.2f}x   (target >= 1.00x: {ok1})"
+    )
+    print(
+        f"  predict / forward-only  = {rate['predict'] / rate['forward']:.1%}   (target >= 90 %: {ok2})"
+    )
     same = ARGS.size == ARGS.image_size
     print(f"  predict / forward-only, fixed cost removed = {marginal / rate['forward']:.1%}")
-    print(f"  top-1 agreement with the timm loop: {r['agree']:.1%}"
-          + ("  (images already at model size: predict skips timm's resize+crop)" if same else ""), flush=True)
+    print(
+        f"  top-1 agreement with the timm loop: {r['agree']:.1%}"
+        + ("  (images already at model size: predict skips timm's resize+crop)" if same else ""),
+        flush=True,
+    )
 
     if not ARGS.skip_c:
         c = part2(w, work)
         m = c["mat"]
         print()
-        print(f"part 2: ImageNet-C, {c['cells']} cells ({ARGS.names if ARGS.names != DEFAULT_NAMES else 'default 5 names'}"
-              f" x severities {ARGS.severities}, params {ARGS.params}) = {c['rows']} cell-images")
+        print(
+            f"part 2: ImageNet-C, {c['cells']} cells ({ARGS.names if ARGS.names != DEFAULT_NAMES else 'default 5 names'}"
+            f" x severities {ARGS.severities}, params {ARGS.params}) = {c['rows']} cell-images"
+        )
         print(f"{'':<44}{'seconds':>9}{'images/s':>10}")
         print(f"{'  on-the-fly predict':<44}{c['fly']:>9.3f}{c['rows'] / c['fly']:>10.1f}")
-        print(f"{'  materialize JPEGs (shiftlab corrupt)':<44}{m['materialize']:>9.3f}{c['rows'] / m['materialize']:>10.1f}")
+        print(
+            f"{'  materialize JPEGs (shiftlab corrupt)':<44}{m['materialize']:>9.3f}{c['rows'] / m['materialize']:>10.1f}"
+        )
         print(f"{'  index the materialized folder':<44}{m['index']:>9.3f}")
-        print(f"{'  predict the materialized files':<44}{m['predict']:>9.3f}{c['rows'] / m['predict']:>10.1f}")
-        print(f"{'  materialize + index + predict files':<44}{m['total']:>9.3f}{c['rows'] / m['total']:>10.1f}")
+        print(
+            f"{'  predict the materialized files':<44}{m['predict']:>9.3f}{c['rows'] / m['predict']:>10.1f}"
+        )
+        print(
+            f"{'  materialize + index + predict files':<44}{m['total']:>9.3f}{c['rows'] / m['total']:>10.1f}"
+        )
         print(f"  on-the-fly vs materialize+index+predict = {m['total'] / c['fly']:.2f}x faster")
-        print(f"  on-the-fly vs predict-only on files     = {m['predict'] / c['fly']:.2f}x "
-              f"({'faster' if c['fly'] < m['predict'] else 'slower'}; files already on disk)")
-        print(f"  top-1 agreement on-the-fly vs files: {c['agree']:.1%} (files are JPEG q85, on-the-fly is not)")
+        print(
+            f"  on-the-fly vs predict-only on files     = {m['predict'] / c['fly']:.2f}x "
+            f"({'faster' if c['fly'] < m['predict'] else 'slower'}; files already on disk)"
+        )
+        print(
+            f"  top-1 agreement on-the-fly vs files: {c['agree']:.1%} (files are JPEG q85, on-the-fly is not)"
+        )
     print(f"\ntotal wall time {time.perf_counter() - started:.1f} s", flush=True)
     if ARGS.profile:
         profile(w, work)
