@@ -96,8 +96,8 @@ def dry_run_jobs(project: Path, *extra: str) -> list[tuple[str, str]]:
     """(rule, run wildcard or '') of every job `snakemake -n` would schedule."""
     out = sh("snakemake", "-n", "--cores", "2", *extra, cwd=project).stdout
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
-        head = re.match(r"(?:local)?rule (\w+):", block)
+    for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:)", out):  # grouped jobs are indented
+        head = re.match(r"\s*(?:local)?rule (\w+):", block)
         if head and head.group(1) != "all":
             run = re.search(r"wildcards:.*?\brun=([\w.+-]+)", block)
             jobs.append((head.group(1), run.group(1) if run else ""))
