@@ -167,7 +167,12 @@ def read_index(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         table = pq.read_table(path)
     except FileNotFoundError:
         raise UserError(f"index {path} does not exist (run `shiftlab datasets index`)") from None
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file, reported the same way
+        raise UserError(f"cannot read dataset index {path}: {exc}") from None
     raw = (table.schema.metadata or {}).get(META_KEY)
     if raw is None:
         raise UserError(f"{path} is not a shiftlab dataset index (no `shiftlab` metadata)")
+    missing = {"sample", "target", "wnid"} - set(table.column_names)
+    if missing:
+        raise UserError(f"dataset index {path} lacks columns {sorted(missing)}")
     return table.to_pandas(), json.loads(raw)

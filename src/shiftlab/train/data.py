@@ -7,7 +7,6 @@ skips to its position instead of storing it. Each sample's augmentation is seede
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,27 +18,6 @@ from shiftlab.errors import UserError
 from shiftlab.labels import LabelSpace
 
 log = logging.getLogger(__name__)
-
-
-def read_index(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """(DataFrame, meta) of a dataset index parquet."""
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"dataset index {path} does not exist")
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # noqa: BLE001 - report any parquet failure the same way
-        raise UserError(f"cannot read dataset index {path}: {exc}") from None
-    raw = (table.schema.metadata or {}).get(b"shiftlab")
-    if raw is None:
-        raise UserError(f"dataset index {path} has no 'shiftlab' metadata (root, label_space)")
-    meta = json.loads(raw)
-    missing = {"sample", "target", "wnid"} - set(table.column_names)
-    if missing:
-        raise UserError(f"dataset index {path} lacks columns {sorted(missing)}")
-    return table.to_pandas(), meta
 
 
 def _root(meta: dict[str, Any], index_path: Path) -> Path:
@@ -60,6 +38,8 @@ class IndexDataset:
         transform: Callable[..., tuple[Any, ...]],
         seed: int,
     ) -> None:
+        from shiftlab.data import read_index
+
         frame, meta = read_index(index_path)
         self.root = _root(meta, Path(index_path))
         targets = np.asarray([space.index(w) for w in frame["wnid"]], dtype=np.int64)
