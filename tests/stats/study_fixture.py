@@ -81,13 +81,13 @@ def _metrics(run: str, bench: str, frame: pd.DataFrame, sha: str) -> pd.DataFram
     correct = labelled["topk"].str[0] == labelled["target"]
     rows = []
     if bench != "p":
-        rows.append(("", "top1", correct.mean(), len(labelled)))
+        rows.append(("", "top1", 100 * correct.mean(), len(labelled)))  # percent, like shiftlab metrics
     if bench == "c":
         for variant, part in labelled.groupby("variant"):
-            rows.append((variant, "error", 1 - correct[part.index].mean(), len(part)))
+            rows.append((variant, "error", 100 * (1 - correct[part.index].mean()), len(part)))
         for corruption in ("gaussian_noise", "contrast"):
             mask = labelled["variant"].str.startswith(corruption)
-            rows.append((corruption, "ce", (1 - correct[mask].mean()) / 0.8, int(mask.sum())))
+            rows.append((corruption, "ce", 100 * (1 - correct[mask].mean()) / 0.8, int(mask.sum())))
         rows.append(("", "mce", 0.9, len(labelled)))
     if bench == "p":
         for variant in VARIANTS["p"]:

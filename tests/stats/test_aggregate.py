@@ -87,7 +87,7 @@ def test_accuracy_ci_filled_from_bootstrap(aggregated):
     assert len(top1) == 1
     row = top1.iloc[0]
     _, correct = _correct(aggregated, "r2", "v2")
-    assert row.value == pytest.approx(correct.mean())
+    assert row.value == pytest.approx(100 * correct.mean())
     assert row.ci_low < row.value < row.ci_high
 
 

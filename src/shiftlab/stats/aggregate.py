@@ -185,6 +185,9 @@ def bootstrap_table(study: Study, summary: Summary) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:8])
 
 
+PERCENT = 100.0  # summary accuracies are in percent, like the metrics files
+
+
 def metrics_into_summary(study: Study, boot: pd.DataFrame, summary: Summary) -> None:
     """Metric rows with provenance; accuracy-type rows without an interval get the bootstrap
     one when the values agree, and accuracies the metrics lack are added from the bootstrap."""
@@ -214,12 +217,13 @@ def metrics_into_summary(study: Study, boot: pd.DataFrame, summary: Summary) -> 
         ci = (row.ci_low, row.ci_high)
         key = (row.run, row.benchmark, row.variant, row.metric)
         ref = boot_index.get(key)
-        if ref is None and row.metric == "error":
+        # The bootstrap table holds proportions; metric files report percent.
+        if ref is None and row.metric == "error" and pd.isna(row.ci_low):
             top1 = boot_index.get((row.run, row.benchmark, row.variant, "top1"))
-            if top1 is not None and np.isclose(row.value, 1 - top1.value):
-                ci = (1 - top1.ci_high, 1 - top1.ci_low)
-        elif ref is not None and pd.isna(row.ci_low) and np.isclose(row.value, ref.value):
-            ci = (ref.ci_low, ref.ci_high)
+            if top1 is not None and np.isclose(row.value, PERCENT * (1 - top1.value)):
+                ci = (PERCENT * (1 - top1.ci_high), PERCENT * (1 - top1.ci_low))
+        elif ref is not None and pd.isna(row.ci_low) and np.isclose(row.value, PERCENT * ref.value):
+            ci = (PERCENT * ref.ci_low, PERCENT * ref.ci_high)
         summary.add(
             row.run, row.benchmark, row.variant, row.metric, row.value, provenance, ci, row.n
         )
@@ -227,8 +231,8 @@ def metrics_into_summary(study: Study, boot: pd.DataFrame, summary: Summary) -> 
     for r in boot.itertuples(index=False):
         if (r.run, r.benchmark, r.variant, r.metric) not in seen:
             provenance = study.preds[(r.run, r.benchmark)].provenance
-            summary.add(r.run, r.benchmark, r.variant, r.metric, r.value, provenance,
-                        (r.ci_low, r.ci_high), r.n)  # fmt: skip
+            summary.add(r.run, r.benchmark, r.variant, r.metric, PERCENT * r.value, provenance,
+                        (PERCENT * r.ci_low, PERCENT * r.ci_high), r.n)  # fmt: skip
 
 
 def seed_tables(study: Study, summary: Summary) -> tuple[pd.DataFrame, pd.DataFrame]:
