@@ -81,7 +81,9 @@ def _metrics(run: str, bench: str, frame: pd.DataFrame, sha: str) -> pd.DataFram
     correct = labelled["topk"].str[0] == labelled["target"]
     rows = []
     if bench != "p":
-        rows.append(("", "top1", 100 * correct.mean(), len(labelled)))  # percent, like shiftlab metrics
+        rows.append(
+            ("", "top1", 100 * correct.mean(), len(labelled))
+        )  # percent, like shiftlab metrics
     if bench == "c":
         for variant, part in labelled.groupby("variant"):
             rows.append((variant, "error", 100 * (1 - correct[part.index].mean()), len(part)))

@@ -112,23 +112,27 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """-> (model in eval mode on `device`, meta). meta is the checkpoint's `model` entry
     (name, num_classes, wnids, source, pretrained, data_config) plus `provenance`."""
-    from shiftlab.models.factory import create_model
-
     import torch
+
+    from shiftlab.models.factory import create_model
 
     ckpt = read_checkpoint(path)
     meta = dict(ckpt["model"])
     # Build on the meta device and adopt the stored tensors: random init of every weight
     # that the checkpoint then overwrites is most of a small job's start-up time.
     with torch.device("meta"):
-        model = create_model(meta["name"], int(meta["num_classes"]), None, source=meta.get("source"))
+        model = create_model(
+            meta["name"], int(meta["num_classes"]), None, source=meta.get("source")
+        )
     try:
         model.load_state_dict(ckpt["state_dict"], strict=True, assign=True)
     except RuntimeError as exc:
         raise UserError(f"checkpoint {path} does not fit {meta['name']}: {exc}") from None
     if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):
         # Non-persistent buffers (e.g. relative position indices) are not in the state dict.
-        model = create_model(meta["name"], int(meta["num_classes"]), None, source=meta.get("source"))
+        model = create_model(
+            meta["name"], int(meta["num_classes"]), None, source=meta.get("source")
+        )
         model.load_state_dict(ckpt["state_dict"], strict=True)
     meta["provenance"] = ckpt.get("provenance") or {}
     return model.to(device).eval(), meta
