@@ -99,7 +99,9 @@ def error_vs_severity(results: Results, path: Path) -> Path | None:
     rows = results.severity_rows()
     if rows.empty:
         return None
-    rows = rows.assign(error=1 - rows["value"].astype(float))
+    rows = rows.assign(
+        error=100.0 - rows["value"].astype(float)
+    )  # summary accuracies are in percent
     table = rows.groupby(["benchmark", "run", "severity"])["error"].mean().reset_index()
     benches = list(dict.fromkeys(table["benchmark"]))
     fig, axes = _grid(len(benches))
@@ -107,9 +109,9 @@ def error_vs_severity(results: Results, path: Path) -> Path | None:
         for run, part in table[table["benchmark"] == bench].groupby("run"):
             ax.plot(part["severity"], part["error"], marker="o", label=run)
         ax.set_xlabel("severity")
-        ax.set_ylabel("top-1 error (mean over corruptions)")
+        ax.set_ylabel("top-1 error, % (mean over corruptions)")
         ax.set_title(bench)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 100)
         ax.legend(fontsize=7)
     return _save(fig, path)
 
