@@ -52,7 +52,9 @@ class _NumpyWithFloat:
 
 def _load_reference() -> types.ModuleType:
     if importlib.util.find_spec("imagecorruptions") is None:
-        pytest.skip("imagecorruptions (test reference) not installed")
+        pytest.fail(
+            "imagecorruptions (the test reference) is not installed: pip install -r envs/requirements.txt"
+        )
     if "pkg_resources" not in sys.modules:
         fake = types.ModuleType("pkg_resources")
 
