@@ -227,6 +227,15 @@ def test_real_cue_conflict_and_shift(tmp_path):
     sb = value(table, "shape_bias")
     assert sb.value == pytest.approx(100 * 2 / 3) and sb.n == 3
 
+    # Categories with no class in the label space are NaN and never win the decision.
+    for row in cue_rows:
+        row["probs_subset16"] = [float("nan")] + row["probs_subset16"][1:]
+    table = run_cli(
+        tmp_path, "cue_conflict", write_predictions(tmp_path / "cue_nan.parquet", cue_rows)
+    )
+    sb = value(table, "shape_bias")
+    assert sb.value == pytest.approx(100 * 2 / 3) and sb.n == 3
+
     shift_rows = []
     for variant, preds, msps in [("identity", [0, 1, 2, 3], [0.9, 0.8, 0.7, 0.6]),
                                  ("shift_4", [0, 1, 0, 0], [0.8, 0.8, 0.5, 0.6])]:  # fmt: skip

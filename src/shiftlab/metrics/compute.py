@@ -705,7 +705,11 @@ def cue_conflict_metrics(preds: Predictions, opts: Options) -> list[Row]:
     probs = np.stack([np.asarray(p, dtype=np.float64) for p in frame["probs_subset16"]])
     if probs.shape[1] != len(CATEGORIES16):
         raise UserError(f"probs_subset16 has {probs.shape[1]} columns, expected 16")
-    decision = np.asarray(CATEGORIES16, dtype=object)[probs.argmax(axis=1)]
+    # NaN marks a category with no class in the label space: it can never be the decision
+    # (a plain argmax would pick the NaN).
+    decision = np.asarray(CATEGORIES16, dtype=object)[
+        np.nan_to_num(probs, nan=-np.inf).argmax(axis=1)
+    ]
     shape, texture = zip(*(cue_conflict_categories(s) for s in frame["sample"]), strict=True)
     k, n = shape_texture_counts(shape, texture, decision)
     return [proportion_row("", "shape_bias", k, n, opts.alpha)]
