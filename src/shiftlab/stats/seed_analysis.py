@@ -37,6 +37,20 @@ def _align(control: pd.DataFrame, experimental: pd.DataFrame) -> tuple[pd.DataFr
     return control.loc[runs, classes], experimental.loc[runs, classes]
 
 
+def _t_tests(c: np.ndarray, e: np.ndarray) -> dict[str, float]:
+    """Means and the unpaired (seed study) and paired t-tests of control vs experimental."""
+    ind = ttest_unpaired(c, e)
+    rel = ttest_paired(c, e)
+    return {
+        "mean_control": float(np.mean(c)) if len(c) else np.nan,
+        "mean_experimental": float(np.mean(e)) if len(e) else np.nan,
+        "t_ind": ind.statistic,
+        "p_ind": ind.pvalue,
+        "t_rel": rel.statistic,
+        "p_rel": rel.pvalue,
+    }
+
+
 def class_tests(
     control: pd.DataFrame, experimental: pd.DataFrame, alpha: float, correction: str
 ) -> pd.DataFrame:
@@ -46,20 +60,7 @@ def class_tests(
     for wnid in control.columns:
         c = control[wnid].to_numpy(float)
         e = experimental[wnid].to_numpy(float)
-        ind = ttest_unpaired(c, e)
-        rel = ttest_paired(c, e)
-        rows.append(
-            {
-                "unit": wnid,
-                "n_runs": len(c),
-                "mean_control": float(np.mean(c)) if len(c) else np.nan,
-                "mean_experimental": float(np.mean(e)) if len(e) else np.nan,
-                "t_ind": ind.statistic,
-                "p_ind": ind.pvalue,
-                "t_rel": rel.statistic,
-                "p_rel": rel.pvalue,
-            }
-        )
+        rows.append({"unit": wnid, "n_runs": len(c), **_t_tests(c, e)})
     out = pd.DataFrame(rows, columns=[c for c in CLASS_COLUMNS if c not in _DERIVED])
     return _finish(out, alpha, correction, CLASS_COLUMNS)
 
@@ -73,19 +74,12 @@ def model_tests(
     for run in control.index:
         c = control.loc[run].to_numpy(float)
         e = experimental.loc[run].to_numpy(float)
-        ind = ttest_unpaired(c, e)
-        rel = ttest_paired(c, e)
         wil = wilcoxon_signed_rank(c, e)
         rows.append(
             {
                 "unit": run,
                 "n_classes": len(c),
-                "mean_control": float(np.mean(c)) if len(c) else np.nan,
-                "mean_experimental": float(np.mean(e)) if len(e) else np.nan,
-                "t_ind": ind.statistic,
-                "p_ind": ind.pvalue,
-                "t_rel": rel.statistic,
-                "p_rel": rel.pvalue,
+                **_t_tests(c, e),
                 "w_stat": wil.statistic,
                 "w_p": wil.pvalue,
             }
