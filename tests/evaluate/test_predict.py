@@ -211,45 +211,18 @@ def test_out_of_memory_halves_the_batch(world):
     assert scorer.max_batch == 2
 
 
+def _predict_cli(world, out, benchmark_json: str) -> subprocess.CompletedProcess:
+    args = ["predict", "--checkpoint", str(world["ckpt"]), "--index", str(world["index"]["val"]),
+            "--benchmark-json", benchmark_json, "--out", str(out)]  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "shiftlab.cli", *args], capture_output=True, text=True
+    )
+
+
 def test_cli_writes_predictions(world, tmp_path):
     out = tmp_path / "cli.parquet"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "shiftlab.cli",
-            "predict",
-            "--checkpoint",
-            str(world["ckpt"]),
-            "--index",
-            str(world["index"]["val"]),
-            "--benchmark-json",
-            '{"kind": "imagenet_val"}',
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=Path.cwd(),
-    )
+    proc = _predict_cli(world, out, '{"kind": "imagenet_val"}')
     assert proc.returncode == 0, proc.stderr
     assert pq.read_table(out).num_rows == 20
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "shiftlab.cli",
-            "predict",
-            "--checkpoint",
-            str(world["ckpt"]),
-            "--index",
-            str(world["index"]["val"]),
-            "--benchmark-json",
-            "{kind",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    bad = _predict_cli(world, out, "{kind")
     assert bad.returncode == 2 and "--benchmark-json is not valid JSON" in bad.stderr
