@@ -153,3 +153,38 @@ def test_elastic_matches_scipy_rederivation(severity, photo):
         ours = corrupt.apply(photo, "elastic_transform", severity, seed)
         theirs = _elastic_reference(photo, params, make_rng(seed))
         assert psnr(ours, theirs) >= 30, seed
+
+
+@pytest.mark.parametrize("size", [32, 33, 35, 57, 64, 100, 224, 299, 333])
+def test_pixelate_equals_pil_box_down_and_up(size):
+    """``pixelate`` swaps PIL's BOX enlargement for NEAREST only where they agree; the
+    result must be PIL BOX down + BOX up at every size (33 and 35 are sizes with ties)."""
+    from PIL import Image
+
+    from shiftlab.corrupt.params import PARAM_SETS
+
+    rng = np.random.default_rng(size)
+    image = rng.integers(0, 256, (size, size + 7, 3), np.uint8)
+    for pset in ("imagenet", "tiny"):
+        for severity, factor in zip(
+            corrupt.SEVERITIES, PARAM_SETS[pset].table["pixelate"], strict=True
+        ):
+            w, h = size + 7, size
+            small = Image.fromarray(image).resize((int(w * factor), int(h * factor)), Image.BOX)
+            expected = np.asarray(small.resize((w, h), Image.BOX))
+            ours = corrupt.apply(image, "pixelate", severity, 0, params=pset)
+            assert np.array_equal(ours, expected), (pset, severity)
+
+
+def test_jpeg_compression_is_the_pil_round_trip(photos):
+    """Same libjpeg encoder settings and decoder as make_imagenet_c.py's PIL save/open."""
+    import io
+
+    from PIL import Image
+
+    for image in photos.values():
+        for severity, quality in zip(corrupt.SEVERITIES, (25, 18, 15, 10, 7), strict=True):
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+            expected = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+            assert np.array_equal(corrupt.apply(image, "jpeg_compression", severity, 0), expected)
