@@ -5,8 +5,10 @@ Public API (stable; ImageNet-P sequences, transforms and materialization build o
 - ``names(split=None)``: the 19 corruption names in canonical order ("test" | "validation").
 - ``corruption_split(name)``, ``list_corruptions(filter)``, ``register_corruption``.
 - ``apply(image, name, severity, seed, params)``: one uint8 HxWx3 array -> same shape.
-- ``apply_batch(images, name, severity, seeds, params)``: a uint8 tensor batch (NHWC or
-  NCHW, CPU or CUDA) -> same layout, dtype and device; row i equals ``apply`` with seeds[i].
+- ``apply_batch(images, name, severity, seeds, params, backend)``: a uint8 tensor batch
+  (NHWC or NCHW, CPU or CUDA) -> same layout, dtype and device; row i equals ``apply`` with
+  seeds[i] (bit for bit with the numpy backend; to rounding with the batched torch one,
+  which CUDA batches use by default).
 - ``image_seed(study_seed, sample, name, severity)``: the per-image seed.
 
 ``params`` picks the severity table: "imagenet" (224 px, make_imagenet_c.py), "tiny"
@@ -48,6 +50,7 @@ __all__ = [
     "TEST_NAMES",
     "VALIDATION_NAMES",
     "apply",
+    "BACKENDS",
     "apply_batch",
     "corruption_family",
     "corruption_split",
@@ -109,24 +112,32 @@ def apply(
     return (np.clip(out, 0, 1) * np.float32(255)).astype(np.uint8)
 
 
+BACKENDS = ("auto", "numpy", "torch")
+
+
 def apply_batch(
     images: torch.Tensor,
     name: str,
     severity: int,
     seeds: Sequence[int],
     params: str = "imagenet",
+    backend: str = "auto",
 ) -> torch.Tensor:
     """Corrupt a uint8 batch (N x H x W x 3 or N x 3 x H x W) on its device.
 
-    Row i is bit-identical to ``apply(images[i], name, severity, seeds[i], params)``: each
-    image keeps its own random stream, so results do not depend on batch composition.
-    All operators currently run per image through the numpy/OpenCV path (on a CUDA batch,
-    images are copied to the host and back).
+    ``backend``: "numpy" runs ``apply`` per image (row i is bit-identical to
+    ``apply(images[i], name, severity, seeds[i], params)``; CUDA batches go through the
+    host); "torch" runs the batched torch operator on the batch's device (same random
+    draws per image, floating-point rounding apart: >= 40 dB from "numpy"), falling back to
+    "numpy" for an operator with no torch version; "auto" is "torch" on CUDA, else "numpy".
+    Each image keeps its own random stream, so results never depend on batch composition.
     """
     import torch
 
-    get_corruption(name)
-    check_severity(severity)
+    corruption = get_corruption(name)
+    severity = check_severity(severity)
+    if backend not in BACKENDS:
+        raise UserError(f"unknown corruption backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
         raise UserError("apply_batch takes a uint8 tensor shaped NxHxWx3 or Nx3xHxW")
     channels_last = images.shape[-1] == 3
@@ -137,15 +148,34 @@ def apply_batch(
     seeds = [int(s) for s in seeds]
     if len(seeds) != images.shape[0]:
         raise UserError(f"apply_batch got {len(seeds)} seeds for {images.shape[0]} images")
+    if not seeds:
+        return images.clone()
+    if backend == "auto":
+        backend = "torch" if images.is_cuda else "numpy"
+    op = None
+    if backend == "torch":
+        from shiftlab.corrupt.torch_ops import get_torch_op
+
+        op = get_torch_op(name)
+    if op is not None:
+        nchw = images.permute(0, 3, 1, 2) if channels_last else images
+        h, w = nchw.shape[-2:]
+        if min(h, w) < MIN_SIZE:
+            check_image(np.zeros((h, w, 3), np.uint8))  # the same message as apply's
+        pset = resolve_param_set(params, h, w)
+        rngs = [make_rng(s) for s in seeds] if corruption.stochastic else []
+        out = op(nchw.contiguous(), severity_params(pset, name, severity), pset, rngs)
+        if out.dtype != torch.uint8:
+            out = (out.clamp(0, 1) * 255).to(torch.uint8)
+        if channels_last:
+            out = out.permute(0, 2, 3, 1)
+        return out.contiguous()
+
     host = images.detach().cpu()
     if not channels_last:
         host = host.permute(0, 2, 3, 1)
     arrays = host.contiguous().numpy()
-    out = (
-        np.stack([apply(arrays[i], name, severity, seeds[i], params) for i in range(len(seeds))])
-        if seeds
-        else arrays.copy()
-    )
+    out = np.stack([apply(arrays[i], name, severity, seeds[i], params) for i in range(len(seeds))])
     result = torch.from_numpy(out)
     if not channels_last:
         result = result.permute(0, 3, 1, 2).contiguous()

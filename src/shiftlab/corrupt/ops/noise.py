@@ -15,10 +15,16 @@ def _unit(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) * np.float32(1 / 255)
 
 
+def draw_standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """The float32 normal field the Gaussian and speckle operators draw (shared with the
+    batched torch operators, so both paths consume each image's stream identically)."""
+    return rng.standard_normal(shape, dtype=np.float32)
+
+
 @register_corruption("gaussian_noise", family="noise", stochastic=True)
 def gaussian_noise(image, sigma, pset, rng: np.random.Generator) -> np.ndarray:
     x = _unit(image)
-    noise = rng.standard_normal(x.shape, dtype=np.float32)
+    noise = draw_standard_normal(rng, x.shape)
     noise *= np.float32(sigma)
     return x + noise
 
