@@ -14,7 +14,9 @@ in memory) against materializing them to JPEG (``shiftlab corrupt``), indexing t
 and predicting the files.
 
 Same thread count everywhere (``torch.set_num_threads``; DataLoader workers follow
-predict's rule, threads - 1 when threads > 1), one warm-up run excluded, best of N.
+predict's rule, as many as threads), one warm-up run excluded, best of N. With
+``--device cuda`` all three run on the GPU the way predict does (channels-last, bf16
+autocast), the timm loop like ``validate.py --amp --channels-last``.
 
     .venv/bin/python benchmarks/evaluate.py [--model resnet18] [--size 64] [--threads 1]
         [--repeats 3] [--names gaussian_noise,fog,...] [--severities 1,3,5] [--profile]
@@ -48,6 +50,7 @@ def _args() -> argparse.Namespace:
         "per-call fixed costs do not swamp a 100-image folder; 1 = one pass",
     )
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3, help="best of N for part 1")
     p.add_argument("--c-repeats", type=int, default=2, help="best of N for part 2")
@@ -152,7 +155,7 @@ def run_predict(w: dict, out: Path, bench: dict | None = None, index: Path | Non
         out,
         threads=ARGS.threads,
         batch_size=ARGS.batch_size,
-        device="cpu",
+        device=ARGS.device,
     )
 
 
@@ -165,7 +168,7 @@ def run_timm(w: dict, passes: int = 1) -> dict[str, int]:
     model = _load_model(w["ckpt"], w["classes"])
     cfg = resolve_data_config({"input_size": (3, ARGS.size, ARGS.size)}, model=model)
     dataset = create_dataset("", root=str(w["root"]), split="validation")
-    workers = max(0, ARGS.threads - 1) if ARGS.threads > 1 else 0
+    workers = max(1, ARGS.threads)
     if passes == 1:
         loader = create_loader(
             dataset,
@@ -178,7 +181,7 @@ def run_timm(w: dict, passes: int = 1) -> dict[str, int]:
             crop_pct=cfg["crop_pct"],
             crop_mode=cfg.get("crop_mode"),
             num_workers=workers,
-            device=torch.device("cpu"),
+            device=torch.device(ARGS.device),
             persistent_workers=False,
         )
     else:  # create_loader takes one ImageDataset: same transform, plain DataLoader over repeats
@@ -198,32 +201,52 @@ def run_timm(w: dict, passes: int = 1) -> dict[str, int]:
             num_workers=workers,
         )
     top1 = []
+    model = _on_device(model)
     with torch.inference_mode():
         for x, _target in loader:
-            probs = torch.softmax(model(x), dim=1)
+            probs = torch.softmax(_forward(model, x).float(), dim=1)
             _p, idx = torch.topk(probs, min(5, probs.shape[1]), dim=1)
             top1 += idx[:, 0].tolist()
     names = [dataset.filename(i, absolute=True) for i in range(len(dataset))] * passes
     return {str(Path(n).relative_to(w["root"])): t for n, t in zip(names, top1, strict=True)}
 
 
+def _on_device(model: torch.nn.Module) -> torch.nn.Module:
+    model = model.to(ARGS.device)
+    if ARGS.device == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def _forward(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """One forward the way predict runs it on this device (bf16 + channels-last on CUDA)."""
+    if ARGS.device != "cuda":
+        return model(x)
+    x = x.to("cuda", non_blocking=True).contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        return model(x)
+
+
 def run_forward(model: torch.nn.Module, batches: list[torch.Tensor]) -> None:
     with torch.inference_mode():
         for x in batches:
-            model(x)
+            _forward(model, x)
+    if ARGS.device == "cuda":
+        torch.cuda.synchronize()
 
 
 def part1(w: dict, work: Path) -> dict:
     torch.set_num_threads(ARGS.threads)
     out = work / "pred_val.parquet"
-    model = _load_model(w["ckpt"], w["classes"])
+    model = _on_device(_load_model(w["ckpt"], w["classes"]))
     passes, bs = ARGS.passes, ARGS.batch_size
     n = w["n"] * passes
     index = w["index_rep"] if passes > 1 else w["index"]
     gen = torch.Generator().manual_seed(0)
     # the batches predict sees: batch_size rows at a time over the repeated list
     batches = [
-        torch.randn(min(bs, n - s), 3, ARGS.size, ARGS.size, generator=gen) for s in range(0, n, bs)
+        torch.randn(min(bs, n - s), 3, ARGS.size, ARGS.size, generator=gen).to(ARGS.device)
+        for s in range(0, n, bs)
     ]
     # warm-up (excluded): allocator, oneDNN primitives, lazy imports, file cache
     run_predict(w, out, index=index)
@@ -376,7 +399,8 @@ def main() -> int:
     setup = time.perf_counter() - started
     print(
         f"{ARGS.model} (random init) at {ARGS.size} px on {w['n']} MiniNet val JPEGs of "
-        f"{ARGS.image_size} px; torch {torch.__version__}, {ARGS.threads} thread(s), batch "
+        f"{ARGS.image_size} px; torch {torch.__version__} on {ARGS.device}, {ARGS.threads} "
+        f"thread(s), batch "
         f"{ARGS.batch_size}; best of {ARGS.repeats} after a warm-up (setup {setup:.1f} s)",
         flush=True,
     )

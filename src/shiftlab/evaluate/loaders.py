@@ -29,7 +29,9 @@ class Normalizer:
 
     def batch(self, images: torch.Tensor) -> torch.Tensor:
         x = images.permute(0, 3, 1, 2).float().div_(255.0)
-        return (x - self.mean[None, :, None, None]) / self.std[None, :, None, None]
+        mean = self.mean.to(x.device)[None, :, None, None]
+        std = self.std.to(x.device)[None, :, None, None]
+        return (x - mean) / std
 
 
 class ImageRows(Dataset):

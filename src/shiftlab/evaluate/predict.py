@@ -57,9 +57,11 @@ def predict(
     scorer = Scorer(model, proto.class_ids, dev, bf16=bf16_supported(dev) and not fp32)
     cfg = dict(meta["data_config"])
     root = index_meta["root"]
-    workers = max(0, threads - 1) if threads > 1 else 0
+    # Decoding runs in `threads` loader processes beside the forward pass (which uses
+    # `threads` torch threads), so JPEG decoding hides behind compute even at one thread.
+    workers = max(1, threads)
     if benchmark.get("source") == "on_the_fly":
-        rows = _on_the_fly(frame, root, cfg, proto, scorer, benchmark, batch_size, topk)
+        rows = _on_the_fly(frame, root, cfg, proto, scorer, benchmark, batch_size, topk, workers)
     elif kind == "imagenet_p":
         rows = _videos(frame, root, cfg, scorer, proto, batch_size, topk, workers)
     else:
@@ -86,7 +88,12 @@ def predict(
         "device": dev.type,
         "batch_size": batch_size,
         "threads": threads,
+        "loader_workers": workers,
     }
+    if benchmark.get("source") == "on_the_fly":
+        # CUDA batches are corrupted by the batched torch operators (rounding-level
+        # differences from materialized pixels); the CPU path is bit-exact.
+        params["corrupt_backend"] = "torch" if dev.type == "cuda" else "numpy"
     record = make_record(
         rule="predict",
         params=params,
@@ -152,7 +159,9 @@ def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator
             }
 
 
-def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterator[dict[str, Any]]:
+def _on_the_fly(
+    frame, root, cfg, proto, scorer, bench, batch_size, k, workers
+) -> Iterator[dict[str, Any]]:
     """ImageNet-C without files: decode each clean image once, give it the materializer's
     geometry, then corrupt it in memory for every corruption x severity cell with the same
     per-image seeds, so the pixels equal a materialized set's before JPEG encoding."""
@@ -165,13 +174,17 @@ def _on_the_fly(frame, root, cfg, proto, scorer, bench, batch_size, k) -> Iterat
     cells = plan_cells("c", settings)
     study_seed = int(bench.get("seed", 0))
     data = CleanImages(root, frame["sample"].tolist(), settings)
-    loader = DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=list)
+    loader = DataLoader(
+        data, batch_size=batch_size, shuffle=False, collate_fn=list, num_workers=workers
+    )
     norm = Normalizer(cfg)
     samples = frame["sample"].tolist()
     for batch in tqdm(loader, desc="predict on-the-fly C", unit="batch", mininterval=5):
         for shape in sorted({img.shape for img, _ in batch}):  # batch images of one size together
             group = [(img, r) for img, r in batch if img.shape == shape]
             images = torch.from_numpy(np.stack([img for img, _ in group]))
+            if scorer.device.type == "cuda":  # corrupt on the GPU (apply_batch's torch path)
+                images = images.to(scorer.device, non_blocking=True)
             rows = [r for _, r in group]
             for cell in cells:
                 seeds = [image_seed(study_seed, samples[r], cell.name, cell.level) for r in rows]
