@@ -126,7 +126,13 @@ def _rows_from(
 
 def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator[dict[str, Any]]:
     data = ImageRows(root, frame["sample"].tolist(), cfg, resize=proto.resize)
-    loader = DataLoader(data, batch_size=batch_size, num_workers=workers, shuffle=False)
+    loader = DataLoader(
+        data,
+        batch_size=batch_size,
+        num_workers=workers,
+        shuffle=False,
+        pin_memory=scorer.device.type == "cuda",
+    )
     for x, rows in tqdm(loader, desc="predict", unit="batch", mininterval=5):
         probs = scorer(x)
         for r, (ids, p, msp, full) in zip(rows.tolist(), _rows_from(probs, proto, k), strict=True):
