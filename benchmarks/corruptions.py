@@ -77,7 +77,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2, help="photos to corrupt (max 3)")
     parser.add_argument("--size", type=int, default=224)
-    parser.add_argument("--repeats", type=int, default=3, help="best of N for our operators")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="best of N (the reference: for those under 0.5 s)"
+    )
     parser.add_argument("--no-reference", action="store_true", help="skip imagecorruptions")
     parser.add_argument("--device", default=None, help="also time apply_batch on this device")
     parser.add_argument("--batch", type=int, default=64)
@@ -119,7 +121,10 @@ def main() -> int:
                         np.random.seed(s)
                         reference.corrupt(img, s, name)
 
-            t_ref = _time(ref, 1) / len(images)
+            t_ref = _time(ref, 1)
+            if t_ref < 0.5:  # cheap operators: best of N like ours (glass blur: once)
+                t_ref = min(t_ref, _time(ref, args.repeats))
+            t_ref /= len(images)
             total_ref += t_ref
             line += f"{t_ref * 1e3:>11.1f}{t_ref / t_ours:>7.1f}x"
         print(line, flush=True)
