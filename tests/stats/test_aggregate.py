@@ -144,3 +144,24 @@ def test_missing_benchmarks_and_bad_config(tmp_path):
         StatsConfig.from_json('{"alpah": 0.05}')
     bad = dict(study, stats_json=json.dumps({"baseline_run": "nope"}))
     assert _aggregate(root, bad) == 2
+
+
+def test_effective_robustness_in_percentage_points(aggregated):
+    """Accuracies in the summary are percent; effective robustness (shifted accuracy minus
+    the fit's prediction) must be in the same unit, CI included."""
+    summary = _read(aggregated / "summary.csv")
+    er = _read(aggregated / "stats" / "effective_robustness.csv")
+    rows = summary[summary.metric == "eff_robustness"]
+    assert len(rows) == len(er) > 0
+    for _, fit in er.iterrows():
+        row = rows[(rows.run == fit.run) & (rows.benchmark == fit.benchmark)].iloc[0]
+        shifted = summary[
+            (summary.run == fit.run)
+            & (summary.benchmark == fit.benchmark)
+            & (summary.metric == "top1")
+            & (summary.variant == "")
+        ].value.iloc[0]
+        assert shifted == pytest.approx(100 * fit.shifted_acc)
+        assert row.value == pytest.approx(100 * (fit.shifted_acc - fit.predicted_acc))
+        assert row.ci_low == pytest.approx(100 * fit.ci_low)
+        assert row.ci_high == pytest.approx(100 * fit.ci_high)

@@ -457,16 +457,16 @@ def effective_robustness_tables(
                          "rvalue": fit.rvalue if fit else np.nan, "n_fit": int(in_fit.sum()), "n": ns[i],
                          "eps": eps})  # fmt: skip
             prov = study.provenance(all_keys)  # the line depends on every fit run
-            summary.add(
-                r, bench, "", "eff_robustness", resid, prov, (y[i] - high[i], y[i] - low[i]), ns[i]
-            )
+            # percentage points, like every accuracy in the summary (the fit is on fractions)
+            ci = (100 * (y[i] - high[i]), 100 * (y[i] - low[i]))
+            summary.add(r, bench, "", "eff_robustness", 100 * resid, prov, ci, ns[i])
             if subset:
                 summary.add(
                     r,
                     bench,
                     "",
                     f"clean_top1/{axis}",
-                    x[i],
+                    100 * x[i],
                     study.provenance([(r, clean)]),
                     n=ns[i],
                 )
