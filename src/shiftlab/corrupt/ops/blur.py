@@ -27,11 +27,17 @@ def defocus_blur(image, params, pset, rng) -> np.ndarray:
     return cv2.filter2D(_unit(image), -1, disk_kernel(radius, alias_blur))
 
 
+def draw_motion_angle(rng: np.random.Generator) -> float:
+    """Motion blur's direction in degrees (shared with the torch operator, so both paths
+    consume each image's stream identically)."""
+    return rng.uniform(-45, 45)
+
+
 @register_corruption("motion_blur", family="blur", stochastic=True)
 def motion_blur(image, params, pset, rng: np.random.Generator) -> np.ndarray:
     # The reference ran ImageMagick on the 8-bit image and wrote 8 bits back (rounding).
     radius, sigma = params
-    angle = rng.uniform(-45, 45)
+    angle = draw_motion_angle(rng)
     blurred = _motion(image.astype(np.float32), radius, sigma, angle)
     return np.clip(np.rint(blurred), 0, 255).astype(np.uint8)
 
@@ -44,6 +50,24 @@ def zoom_blur(image, params, pset, rng) -> np.ndarray:
     for factor in factors:
         out += clipped_zoom(x, float(factor))
     return out / np.float32(len(factors) + 1)
+
+
+def glass_centres(height: int, width: int, max_delta: int) -> np.ndarray:
+    """Flat indices of the pixels glass blur visits, in its visiting order."""
+    d = int(max_delta)
+    rows = np.arange(height - d, d, -1)
+    cols = np.arange(width - d, d, -1)
+    return (rows[:, None] * width + cols[None, :]).ravel()
+
+
+def draw_glass_offsets(
+    rng: np.random.Generator, count: int, max_delta: int, iterations: int
+) -> np.ndarray:
+    """Glass blur's draws: iterations x 2 x count (dy, dx) offsets of the visited pixels,
+    one ``integers`` call per iteration as before (shared with the torch operator)."""
+    d = int(max_delta)
+    draws = [rng.integers(-d, d, size=(2, count)) for _ in range(iterations)]
+    return np.stack(draws) if draws else np.zeros((0, 2, count), dtype=np.int64)
 
 
 def shuffle_sources(
@@ -63,17 +87,13 @@ def shuffle_sources(
     ~0.4 s Python loop. Iterations compose: the result is identical to the sequential
     loop for the same offsets.
     """
-    d = int(max_delta)
     total = np.arange(height * width, dtype=np.int64)
-    rows = np.arange(height - d, d, -1)
-    cols = np.arange(width - d, d, -1)
-    if rows.size == 0 or cols.size == 0:
+    centres = glass_centres(height, width, max_delta)
+    if centres.size == 0:
         return total
-    centres = (rows[:, None] * width + cols[None, :]).ravel()
     is_centre = np.zeros(height * width, dtype=bool)
     is_centre[centres] = True
-    for _ in range(iterations):
-        dy, dx = rng.integers(-d, d, size=(2, centres.size))
+    for dy, dx in draw_glass_offsets(rng, centres.size, max_delta, iterations):
         partners = centres + dy * width + dx
         # visited earlier = later in the descending sweep's reverse: a larger flat index
         link = np.zeros(height * width, dtype=bool)

@@ -8,6 +8,10 @@ matrix per axis (exact bilinear, no 1/32-pixel grid like OpenCV's).
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -15,6 +19,9 @@ import torch.nn.functional as F
 
 from shiftlab.corrupt.ops.filters import gaussian_kernel_1d, gaussian_matrix, motion_taps
 from shiftlab.corrupt.ops.geometry import zoom_axis_map
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @functools.lru_cache(maxsize=128)
@@ -116,3 +123,37 @@ def motion_blur(x: torch.Tensor, radius: float, sigma: float, angles: list[float
         index = (base.reshape(1, -1) + shift[:, j : j + 1]).unsqueeze(1).expand(n, c, h * w)
         out += weights[:, j].view(n, 1, 1) * flat.gather(2, index)
     return out.reshape(n, c, h, w)
+
+
+def filter2d(x: torch.Tensor, kernel: np.ndarray, mode: str = "mirror") -> torch.Tensor:
+    """``cv2.filter2D`` (a correlation; default border = scipy "mirror") of every channel of
+    an N x C x H x W float batch with one odd-sized 2-D kernel."""
+    n, c, h, w = x.shape
+    kh, kw = kernel.shape
+    if kh != kw or kh % 2 == 0:
+        raise ValueError(f"filter2d takes an odd square kernel, got {kernel.shape}")
+    pad = kh // 2
+    k = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32)).to(x.device)
+    padded = pad2d(x.to(torch.float32), pad, mode).reshape(n * c, 1, h + 2 * pad, w + 2 * pad)
+    return F.conv2d(padded, k.view(1, 1, kh, kw)).reshape(n, c, h, w)
+
+
+def threaded_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(item) for item in items]`` on a thread pool, for per-image host work: numpy's
+    bulk draws and OpenCV release the GIL. Each item (a generator) is used by one thread
+    only, so every image's stream is exactly that of the numpy path."""
+    if len(items) < 4:
+        return [fn(item) for item in items]
+    workers = min(len(items), os.cpu_count() or 1, 16)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def threaded_host_draws(
+    rngs: list[np.random.Generator],
+    draw: Callable[[np.random.Generator], np.ndarray],
+    device: torch.device,
+) -> torch.Tensor:
+    """``torch_ops.host_draws`` with the per-image draws spread over the cores."""
+    stacked = np.stack([np.asarray(a) for a in threaded_map(draw, rngs)])
+    return torch.from_numpy(stacked).to(device, non_blocking=True)
