@@ -86,6 +86,29 @@ def jpeg_compression(image, quality, pset, rng) -> np.ndarray:
     return np.ascontiguousarray(decoded.permute(1, 2, 0).numpy())
 
 
+def _control_points(h: int, w: int) -> np.ndarray:
+    centre = np.float32([h, w]) // 2
+    half = min(h, w) // 3
+    return np.float32([centre + half, [centre[0] + half, centre[1] - half], centre - half])
+
+
+def draw_elastic(
+    rng: np.random.Generator, jitter: float, h: int, w: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The elastic transform's draws, in its order: the float32 3 x 2 jitter of the affine
+    control points, then the float64 2 x H x W uniform displacement fields (shared with
+    the torch operator, so both consume an image's stream identically)."""
+    offsets = rng.uniform(-jitter, jitter, size=(3, 2)).astype(np.float32)
+    fields = rng.uniform(-1, 1, size=(2, h, w))
+    return offsets, fields
+
+
+def elastic_affine(h: int, w: int, offsets: np.ndarray) -> np.ndarray:
+    """The 2 x 3 affine (source -> destination) of the jittered control points."""
+    src = _control_points(h, w)
+    return cv2.getAffineTransform(src, src + offsets)
+
+
 @register_corruption("elastic_transform", family="digital", stochastic=True)
 def elastic_transform(image, params, pset, rng: np.random.Generator) -> np.ndarray:
     """make_imagenet_c.py's elastic transform: a random affine jitter of three control
@@ -93,14 +116,10 @@ def elastic_transform(image, params, pset, rng: np.random.Generator) -> np.ndarr
     alpha, sigma, jitter = params
     x = _unit(image)
     h, w = x.shape[:2]
-    centre = np.float32([h, w]) // 2
-    half = min(h, w) // 3
-    src = np.float32([centre + half, [centre[0] + half, centre[1] - half], centre - half])
-    dst = src + rng.uniform(-jitter, jitter, size=src.shape).astype(np.float32)
-    affine = cv2.getAffineTransform(src, dst)
+    offsets, fields = draw_elastic(rng, jitter, h, w)
+    affine = elastic_affine(h, w, offsets)
     x = cv2.warpAffine(x, affine, (w, h), borderMode=cv2.BORDER_REFLECT_101)
 
-    fields = rng.uniform(-1, 1, size=(2, h, w))
     if alpha == 0 or sigma == 0:
         # scipy's sigma-0 Gaussian is the identity: the field is alpha * uniform noise
         dy, dx = (fields * alpha).astype(np.float32)

@@ -21,6 +21,19 @@ def draw_standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np
     return rng.standard_normal(shape, dtype=np.float32)
 
 
+def draw_poisson_counts(rng: np.random.Generator, image: np.ndarray, photons: float) -> np.ndarray:
+    """Shot noise's Poisson photon counts for a uint8 HxWx3 image (the whole random part
+    of the operator; shared with the torch operator, which only rescales them)."""
+    # poisson(x * c) with x in [0, 1]; the rate only takes 256 values per image.
+    rates = np.arange(256, dtype=np.float64) * (photons / 255.0)
+    return rng.poisson(rates[image])
+
+
+def draw_uniform(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """The float32 uniform field on [0, 1) that decides impulse noise (shared with torch)."""
+    return rng.random(shape, dtype=np.float32)
+
+
 @register_corruption("gaussian_noise", family="noise", stochastic=True)
 def gaussian_noise(image, sigma, pset, rng: np.random.Generator) -> np.ndarray:
     x = _unit(image)
@@ -31,9 +44,7 @@ def gaussian_noise(image, sigma, pset, rng: np.random.Generator) -> np.ndarray:
 
 @register_corruption("shot_noise", family="noise", stochastic=True)
 def shot_noise(image, photons, pset, rng: np.random.Generator) -> np.ndarray:
-    # poisson(x * c) / c with x in [0, 1]; the rate only takes 256 values per image.
-    rates = np.arange(256, dtype=np.float64) * (photons / 255.0)
-    counts = rng.poisson(rates[image])
+    counts = draw_poisson_counts(rng, image, photons)
     return counts.astype(np.float32) * np.float32(1 / photons)
 
 
@@ -42,7 +53,7 @@ def impulse_noise(image, amount, pset, rng: np.random.Generator) -> np.ndarray:
     # skimage.util.random_noise(mode="s&p"): each value is replaced with probability
     # `amount`, by 0 or 1 with equal odds. One uniform per value decides both.
     x = _unit(image)
-    u = rng.random(x.shape, dtype=np.float32)
+    u = draw_uniform(rng, x.shape)
     x[u < np.float32(amount)] = 1.0
     x[u < np.float32(amount / 2)] = 0.0
     return x
@@ -51,6 +62,6 @@ def impulse_noise(image, amount, pset, rng: np.random.Generator) -> np.ndarray:
 @register_corruption("speckle_noise", family="noise", stochastic=True)
 def speckle_noise(image, sigma, pset, rng: np.random.Generator) -> np.ndarray:
     x = _unit(image)
-    noise = rng.standard_normal(x.shape, dtype=np.float32)
+    noise = draw_standard_normal(rng, x.shape)
     noise *= np.float32(sigma)
     return x + x * noise
