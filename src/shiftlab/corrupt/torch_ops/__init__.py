@@ -10,14 +10,19 @@ torch path differs from the numpy path only by floating-point rounding (>= 40 dB
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 # (uint8 N x 3 x H x W batch, severity parameters, param set, one generator per image)
 TorchOperator = Callable[[torch.Tensor, Any, Any, list[np.random.Generator]], torch.Tensor]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _TORCH_OPS: dict[str, TorchOperator] = {}
 
@@ -59,12 +64,24 @@ def unit(batch: torch.Tensor) -> torch.Tensor:
     return batch.to(torch.float32) * (1 / 255)
 
 
+def threaded_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(item) for item in items]`` on a thread pool, for per-image host work: numpy's
+    bulk draws and OpenCV release the GIL. Each item (a generator) is used by one thread
+    only, so every image's stream is exactly that of the numpy path."""
+    if len(items) < 4:
+        return [fn(item) for item in items]
+    workers = min(len(items), os.cpu_count() or 1, 16)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
 def host_draws(
     rngs: list[np.random.Generator],
     draw: Callable[[np.random.Generator], np.ndarray],
     device: torch.device,
 ) -> torch.Tensor:
-    """Run ``draw`` on every image's generator (host, numpy) and stack the results on
-    ``device``: the per-image streams stay exactly those of the numpy path."""
-    stacked = np.stack([np.asarray(draw(rng)) for rng in rngs])
+    """Run ``draw`` on every image's generator (host, numpy, spread over the cores) and
+    stack the results on ``device``: the per-image streams stay exactly those of the
+    numpy path."""
+    stacked = np.stack([np.asarray(a) for a in threaded_map(draw, rngs)])
     return torch.from_numpy(stacked).to(device, non_blocking=True)

@@ -8,10 +8,6 @@ matrix per axis (exact bilinear, no 1/32-pixel grid like OpenCV's).
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import numpy as np
 import torch
@@ -19,9 +15,8 @@ import torch.nn.functional as F
 
 from shiftlab.corrupt.ops.filters import gaussian_kernel_1d, gaussian_matrix, motion_taps
 from shiftlab.corrupt.ops.geometry import zoom_axis_map
-
-T = TypeVar("T")
-R = TypeVar("R")
+from shiftlab.corrupt.torch_ops import host_draws as _host_draws
+from shiftlab.corrupt.torch_ops import threaded_map as _threaded_map
 
 
 @functools.lru_cache(maxsize=128)
@@ -138,22 +133,6 @@ def filter2d(x: torch.Tensor, kernel: np.ndarray, mode: str = "mirror") -> torch
     return F.conv2d(padded, k.view(1, 1, kh, kw)).reshape(n, c, h, w)
 
 
-def threaded_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[fn(item) for item in items]`` on a thread pool, for per-image host work: numpy's
-    bulk draws and OpenCV release the GIL. Each item (a generator) is used by one thread
-    only, so every image's stream is exactly that of the numpy path."""
-    if len(items) < 4:
-        return [fn(item) for item in items]
-    workers = min(len(items), os.cpu_count() or 1, 16)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
-
-
-def threaded_host_draws(
-    rngs: list[np.random.Generator],
-    draw: Callable[[np.random.Generator], np.ndarray],
-    device: torch.device,
-) -> torch.Tensor:
-    """``torch_ops.host_draws`` with the per-image draws spread over the cores."""
-    stacked = np.stack([np.asarray(a) for a in threaded_map(draw, rngs)])
-    return torch.from_numpy(stacked).to(device, non_blocking=True)
+# kept under their old names for the operators that import them from here
+threaded_map = _threaded_map
+threaded_host_draws = _host_draws

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from shiftlab.corrupt.ops.noise import draw_poisson_counts, draw_standard_normal, draw_uniform
-from shiftlab.corrupt.torch_ops import host_draws, register_torch_op, unit
+from shiftlab.corrupt.torch_ops import host_draws, register_torch_op, threaded_map, unit
 
 
 def _nhwc_to_nchw(field: torch.Tensor) -> torch.Tensor:
@@ -25,13 +25,13 @@ def gaussian_noise(batch, sigma, pset, rngs) -> torch.Tensor:
 def shot_noise(batch, photons, pset, rngs) -> torch.Tensor:
     # The Poisson rates depend on the pixels, so the image visits the host; the counts
     # travel back as int32 (a quarter of numpy's int64, values far below 2**31).
-    images = iter(batch.permute(0, 2, 3, 1).cpu().numpy())
-    counts = host_draws(
-        rngs,
-        lambda rng: draw_poisson_counts(rng, next(images), photons).astype(np.int32),
-        batch.device,
+    images = batch.permute(0, 2, 3, 1).cpu().numpy()
+    counts = threaded_map(
+        lambda i: draw_poisson_counts(rngs[i], images[i], photons).astype(np.int32),
+        range(len(rngs)),
     )
-    return _nhwc_to_nchw(counts).to(torch.float32) * float(np.float32(1 / photons))
+    field = torch.from_numpy(np.stack(counts)).to(batch.device, non_blocking=True)
+    return _nhwc_to_nchw(field).to(torch.float32) * float(np.float32(1 / photons))
 
 
 @register_torch_op("impulse_noise")
