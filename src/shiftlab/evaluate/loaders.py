@@ -71,6 +71,56 @@ class ImageRows(Dataset):
         return self.norm.one(pixels), i
 
 
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class EncodedRows(Dataset):
+    """Index rows as their JPEG files' bytes, for batched decoding on the GPU (nvJPEG):
+    the loader processes only read files, which keeps a GPU fed where CPU decoding cannot.
+    A file that is not a JPEG comes back decoded on the CPU (HWC uint8) instead."""
+
+    def __init__(self, root: str, samples: list[str]):
+        self.root = Path(root)
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, bool]:
+        path = self.root / self.samples[i]
+        data = path.read_bytes()
+        if data[:3] == JPEG_MAGIC:
+            return torch.frombuffer(bytearray(data), dtype=torch.uint8), i, True
+        from shiftlab.corrupt.imageio import load_rgb
+
+        return torch.from_numpy(np.ascontiguousarray(load_rgb(path, min_side=1).pixels)), i, False
+
+
+def decode_on_device(
+    items: list[tuple[torch.Tensor, int, bool]], root: Path, samples: list[str], device
+) -> list[tuple[torch.Tensor, int]]:
+    """(3xHxW uint8 on ``device``, row) for EncodedRows items: JPEGs in one nvJPEG batch;
+    if that batch fails, each file is decoded on the CPU so a broken one is named."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    jpegs = [(data, row) for data, row, is_jpeg in items if is_jpeg]
+    out = [(data.to(device).permute(2, 0, 1), row) for data, row, is_jpeg in items if not is_jpeg]
+    if jpegs:
+        try:
+            decoded = decode_jpeg([d for d, _ in jpegs], mode=ImageReadMode.RGB, device=device)
+        except RuntimeError:
+            from shiftlab.corrupt.imageio import load_rgb
+
+            decoded = [
+                torch.from_numpy(load_rgb(root / samples[row], min_side=1).pixels)
+                .to(device)
+                .permute(2, 0, 1)
+                for _, row in jpegs
+            ]
+        out += [(img, row) for img, (_, row) in zip(decoded, jpegs, strict=True)]
+    return out
+
+
 def resize_center_crop(pixels: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
     """The model's eval geometry (timm: short side to size/crop_pct, centre crop) on uint8.
     Images already at the model's size are left untouched."""

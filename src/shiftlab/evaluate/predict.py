@@ -94,6 +94,8 @@ def predict(
         # CUDA batches are corrupted by the batched torch operators (rounding-level
         # differences from materialized pixels); the CPU path is bit-exact.
         params["corrupt_backend"] = "torch" if dev.type == "cuda" else "numpy"
+    elif dev.type == "cuda" and not proto.resize and kind != "imagenet_p":
+        params["decode"] = "nvjpeg"  # GPU decoding (tiny IDCT differences from libjpeg)
     record = make_record(
         rule="predict",
         params=params,
@@ -125,6 +127,9 @@ def _rows_from(
 
 
 def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator[dict[str, Any]]:
+    if scorer.device.type == "cuda" and not proto.resize:
+        yield from _images_gpu_decode(frame, root, cfg, proto, scorer, batch_size, k, workers)
+        return
     data = ImageRows(root, frame["sample"].tolist(), cfg, resize=proto.resize)
     loader = DataLoader(
         data,
@@ -145,6 +150,39 @@ def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator
                 "msp": msp,
                 "probs": full,
             }
+
+
+def _images_gpu_decode(
+    frame, root, cfg, proto, scorer, batch_size, k, workers
+) -> Iterator[dict[str, Any]]:
+    """Benchmarks read without resizing (ImageNet-C files) on CUDA: workers read bytes,
+    nvJPEG decodes the batch on the GPU, normalisation runs there too. CPU decoding of
+    224-px JPEGs tops out far below an H100's ResNet-50 rate."""
+    from shiftlab.evaluate.loaders import EncodedRows, decode_on_device
+
+    samples = frame["sample"].tolist()
+    data = EncodedRows(root, samples)
+    loader = DataLoader(
+        data, batch_size=batch_size, num_workers=workers, shuffle=False, collate_fn=list
+    )
+    norm = Normalizer(cfg)
+    for items in tqdm(loader, desc="predict (GPU decode)", unit="batch", mininterval=5):
+        decoded = decode_on_device(items, Path(root), samples, scorer.device)
+        for shape in sorted({tuple(img.shape) for img, _ in decoded}):
+            group = [(img, r) for img, r in decoded if tuple(img.shape) == shape]
+            x = norm.batch(torch.stack([img for img, _ in group]).permute(0, 2, 3, 1))
+            probs = scorer(x)
+            rows = [r for _, r in group]
+            for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
+                yield {
+                    "row": r,
+                    "frame": -1,
+                    "variant": None,
+                    "topk": ids,
+                    "topk_prob": p,
+                    "msp": msp,
+                    "probs": full,
+                }
 
 
 def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator[dict[str, Any]]:
