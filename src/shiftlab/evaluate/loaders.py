@@ -86,24 +86,30 @@ class EncodedRows(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, bool]:
+    def __getitem__(self, i: int) -> tuple[bytes | torch.Tensor, int, bool]:
+        # bytes, not tensors: one shared-memory segment per small tensor would cost more
+        # than reading the file
         path = self.root / self.samples[i]
         data = path.read_bytes()
         if data[:3] == JPEG_MAGIC:
-            return torch.frombuffer(bytearray(data), dtype=torch.uint8), i, True
+            return data, i, True
         from shiftlab.corrupt.imageio import load_rgb
 
         return torch.from_numpy(np.ascontiguousarray(load_rgb(path, min_side=1).pixels)), i, False
 
 
 def decode_on_device(
-    items: list[tuple[torch.Tensor, int, bool]], root: Path, samples: list[str], device
+    items: list[tuple[bytes | torch.Tensor, int, bool]], root: Path, samples: list[str], device
 ) -> list[tuple[torch.Tensor, int]]:
     """(3xHxW uint8 on ``device``, row) for EncodedRows items: JPEGs in one nvJPEG batch;
     if that batch fails, each file is decoded on the CPU so a broken one is named."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    jpegs = [(data, row) for data, row, is_jpeg in items if is_jpeg]
+    jpegs = [
+        (torch.frombuffer(bytearray(data), dtype=torch.uint8), row)
+        for data, row, is_jpeg in items
+        if is_jpeg
+    ]
     out = [(data.to(device).permute(2, 0, 1), row) for data, row, is_jpeg in items if not is_jpeg]
     if jpegs:
         try:
