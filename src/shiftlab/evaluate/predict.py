@@ -126,6 +126,28 @@ def _rows_from(
         yield ids[i], top_p[i], float(msp[i]), probs[i].numpy()
 
 
+def _records(
+    probs: torch.Tensor,
+    proto: Protocol,
+    k: int,
+    rows: list[int],
+    frames: list[int] | None = None,
+    variant: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One prediction record per row of a scored batch (frame -1 for still images)."""
+    frames = frames if frames is not None else [-1] * len(rows)
+    for r, f, (ids, p, msp, full) in zip(rows, frames, _rows_from(probs, proto, k), strict=True):
+        yield {
+            "row": r,
+            "frame": f,
+            "variant": variant,
+            "topk": ids,
+            "topk_prob": p,
+            "msp": msp,
+            "probs": full,
+        }
+
+
 def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator[dict[str, Any]]:
     if scorer.device.type == "cuda" and not proto.resize:
         yield from _images_gpu_decode(frame, root, cfg, proto, scorer, batch_size, k, workers)
@@ -140,16 +162,7 @@ def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator
     )
     for x, rows in tqdm(loader, desc="predict", unit="batch", mininterval=5):
         probs = scorer(x)
-        for r, (ids, p, msp, full) in zip(rows.tolist(), _rows_from(probs, proto, k), strict=True):
-            yield {
-                "row": r,
-                "frame": -1,
-                "variant": None,
-                "topk": ids,
-                "topk_prob": p,
-                "msp": msp,
-                "probs": full,
-            }
+        yield from _records(probs, proto, k, rows.tolist())
 
 
 def _images_gpu_decode(
@@ -172,17 +185,7 @@ def _images_gpu_decode(
             group = [(img, r) for img, r in decoded if tuple(img.shape) == shape]
             x = norm.batch(torch.stack([img for img, _ in group]).permute(0, 2, 3, 1))
             probs = scorer(x)
-            rows = [r for _, r in group]
-            for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
-                yield {
-                    "row": r,
-                    "frame": -1,
-                    "variant": None,
-                    "topk": ids,
-                    "topk_prob": p,
-                    "msp": msp,
-                    "probs": full,
-                }
+            yield from _records(probs, proto, k, [r for _, r in group])
 
 
 def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator[dict[str, Any]]:
@@ -191,16 +194,7 @@ def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator
     loader = DataLoader(data, batch_size=per_batch, num_workers=workers, collate_fn=collate_videos)
     for x, where in tqdm(loader, desc="predict videos", unit="batch", mininterval=5):
         probs = scorer(x)
-        for (r, f), (ids, p, msp, full) in zip(where, _rows_from(probs, proto, k), strict=True):
-            yield {
-                "row": r,
-                "frame": f,
-                "variant": None,
-                "topk": ids,
-                "topk_prob": p,
-                "msp": msp,
-                "probs": full,
-            }
+        yield from _records(probs, proto, k, [r for r, _ in where], [f for _, f in where])
 
 
 def _on_the_fly(
@@ -236,16 +230,7 @@ def _on_the_fly(
                     images, cell.name, cell.level, seeds, params=settings.params
                 )
                 probs = scorer(norm.batch(corrupted))
-                for r, (ids, p, msp, full) in zip(rows, _rows_from(probs, proto, k), strict=True):
-                    yield {
-                        "row": r,
-                        "frame": -1,
-                        "variant": cell.variant,
-                        "topk": ids,
-                        "topk_prob": p,
-                        "msp": msp,
-                        "probs": full,
-                    }
+                yield from _records(probs, proto, k, rows, variant=cell.variant)
 
 
 def _table(
