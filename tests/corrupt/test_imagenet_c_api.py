@@ -126,3 +126,22 @@ def test_auto_params_pick_by_size():
     assert resolve_param_set("auto", 120, 120).name == "imagenet"
     assert resolve_param_set("auto", 224, 224).name == "imagenet"
     assert resolve_param_set("auto", 512, 384).name == "imagenet"
+
+
+@pytest.mark.parametrize("shape", [(224, 224), (97, 301), (4200, 4100)])
+def test_contrast_table_equals_the_elementwise_formula(shape, photo):
+    """contrast runs as a per-channel lookup table built from histogram means; its bytes
+    must equal the reference formula evaluated pixel by pixel (x = u/255 in float32,
+    float64 channel means, (x - m) * c + m, clip, * 255, truncate). The largest shape
+    exceeds 2**24 pixels, where the float32 histogram would no longer count exactly."""
+    rng = np.random.default_rng(shape[0])
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    h, w = min(shape[0], photo.shape[0]), min(shape[1], photo.shape[1])
+    image[:h, :w] = photo[:h, :w]  # natural content beside the noise
+    x = image.astype(np.float32) * np.float32(1 / 255)
+    means = x.mean(axis=(0, 1), dtype=np.float64, keepdims=True).astype(np.float32)
+    for severity, factor in enumerate((0.4, 0.3, 0.2, 0.1, 0.05), start=1):
+        expected = (
+            np.clip((x - means) * np.float32(factor) + means, 0, 1) * np.float32(255)
+        ).astype(np.uint8)
+        assert np.array_equal(corrupt.apply(image, "contrast", severity, 0), expected)

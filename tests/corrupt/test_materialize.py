@@ -320,3 +320,24 @@ def test_cli_end_to_end_and_errors(dataset, tmp_path, capsys):
         )
         == 2
     )
+
+
+@pytest.mark.parametrize("quality", [85, 30, 100])
+def test_jpeg_files_have_the_bytes_pil_writes(quality):
+    """Materialized JPEGs come from torchvision's encoder; a file must be byte-identical
+    to PIL's ``save(quality=q)`` (the official ImageNet-C writer), odd sizes included."""
+    import io
+
+    from skimage import data
+
+    from shiftlab.corrupt.materialize import encode_image
+
+    rng = np.random.default_rng(quality)
+    for image in (
+        data.chelsea(),
+        data.astronaut()[13:110, 7:138],
+        rng.integers(0, 256, (33, 47, 3), np.uint8),
+    ):
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="JPEG", quality=quality)
+        assert encode_image(image, "jpeg", quality) == buffer.getvalue()

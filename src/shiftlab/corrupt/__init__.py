@@ -109,7 +109,9 @@ def apply(
     )
     if out.dtype == np.uint8:
         return out
-    return (np.clip(out, 0, 1) * np.float32(255)).astype(np.uint8)
+    out = np.clip(out, 0, 1, out=out if out.flags.writeable else None)
+    out *= np.float32(255)
+    return out.astype(np.uint8)
 
 
 BACKENDS = ("auto", "numpy", "torch")

@@ -272,23 +272,49 @@ def corrupt_cells(
 
 
 def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 85) -> bytes:
-    """JPEG (PIL, 4:2:0, as the official ImageNet-C files) or PNG bytes of a uint8 image."""
+    """JPEG (4:2:0, as the official ImageNet-C files) or PNG bytes of a uint8 image.
+
+    JPEG goes through torchvision's libjpeg-turbo, which writes the same bytes as PIL's
+    ``save(format="JPEG", quality=q)`` (tested) at a quarter less time per file.
+    """
+    if fmt == "jpeg":
+        import torch
+        from torchvision.io import encode_jpeg
+
+        if not (pixels.flags.c_contiguous and pixels.flags.writeable):
+            pixels = pixels.copy()  # torch refuses read-only arrays (PIL views) silently
+        chw = torch.from_numpy(pixels).permute(2, 0, 1)
+        return encode_jpeg(chw, quality=int(jpeg_quality)).numpy().tobytes()
     from PIL import Image
 
     buffer = io.BytesIO()
-    if fmt == "jpeg":
-        Image.fromarray(pixels).save(buffer, format="JPEG", quality=jpeg_quality)
-    else:
-        Image.fromarray(pixels).save(buffer, format="PNG")
+    Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary sibling and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def write_atomic(path: Path, data: bytes, folders: set[Path] | None = None) -> None:
+    """Write via a temporary sibling and rename: readers never see half a file.
+
+    ``folders``: parent folders already made by this caller (skips one mkdir per file).
+    """
+    parent = path.parent
+    if folders is None or parent not in folders:
+        parent.mkdir(parents=True, exist_ok=True)
+        if folders is not None:
+            folders.add(parent)
+    tmp = f"{parent}/.{path.name}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)  # a full disk leaves no stray temporary
+        raise
 
 
 # ---- materialization ---------------------------------------------------------------------------
@@ -401,6 +427,7 @@ def materialize(job: Job, progress: bool = True) -> Path | None:
     else:
         rows: list[dict[str, Any]] = []
         conversions: Counter[str] = Counter()
+        folders: set[Path] = set()
         mine = samples[job.shard[0] :: job.shard[1]]
         bar = tqdm(
             mine,
@@ -434,7 +461,7 @@ def materialize(job: Job, progress: bool = True) -> Path | None:
                         )
                     else:
                         data = encode_image(pixels, job.fmt, job.settings.jpeg_quality)
-                        write_atomic(target, data)
+                        write_atomic(target, data, folders)
                     produced[cell] = data
             for cell in cells:
                 data = produced.get(cell)

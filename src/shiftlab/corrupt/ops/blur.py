@@ -17,7 +17,7 @@ def _unit(image: np.ndarray) -> np.ndarray:
 
 @register_corruption("gaussian_blur", family="blur", stochastic=False)
 def gaussian_blur(image, sigma, pset, rng) -> np.ndarray:
-    return gaussian(_unit(image), sigma, mode="nearest")
+    return gaussian(image, sigma, mode="nearest")  # uint8 in: blurs image / 255
 
 
 @register_corruption("defocus_blur", family="blur", stochastic=False)

@@ -45,11 +45,35 @@ def saturate(image, params, pset, rng) -> np.ndarray:
     return _edit_hsv(image, 1, gain, shift)
 
 
+_LEVELS = np.arange(256, dtype=np.uint8)
+_UNIT_LEVELS = _unit(_LEVELS)  # the 256 float32 values a pixel of _unit(image) can take
+_HIST_EXACT = 1 << 24  # calcHist counts in float32: exact below 2**24 pixels
+
+
 @register_corruption("contrast", family="digital", stochastic=False)
 def contrast(image, factor, pset, rng) -> np.ndarray:
-    x = _unit(image)
-    means = x.mean(axis=(0, 1), dtype=np.float64, keepdims=True).astype(np.float32)
-    return (x - means) * np.float32(factor) + means
+    # Reference: x = image / 255; (x - mean_c) * factor + mean_c. Each output byte depends
+    # only on the channel and the input byte, so the float32 formula is evaluated on the
+    # 256 levels and applied as a table; the channel means come from histograms. The sum
+    # of float32 values in float64 is exact at image sizes (no rounding in any order), so
+    # the bytes equal the elementwise computation's (tested).
+    means = _channel_means(image)
+    levels = np.repeat(_UNIT_LEVELS[:, None], 3, axis=1)
+    out = (levels - means) * np.float32(factor) + means
+    table = (np.clip(out, 0, 1) * np.float32(255)).astype(np.uint8)
+    return cv2.LUT(image, table.reshape(256, 1, 3))
+
+
+def _channel_means(image: np.ndarray) -> np.ndarray:
+    """float32 mean of ``_unit(image)`` per channel, computed in float64 from histograms."""
+    pixels = image.shape[0] * image.shape[1]
+    if pixels < _HIST_EXACT:
+        counts = [cv2.calcHist([image], [c], None, [256], [0, 256]).ravel() for c in range(3)]
+    else:
+        counts = [np.bincount(image[..., c].ravel(), minlength=256) for c in range(3)]
+    hist = np.stack(counts, axis=1).astype(np.float64)
+    means = (hist * _UNIT_LEVELS.astype(np.float64)[:, None]).sum(axis=0) / pixels
+    return means.astype(np.float32)
 
 
 @register_corruption("pixelate", family="digital", stochastic=False)

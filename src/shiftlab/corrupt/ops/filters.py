@@ -36,7 +36,18 @@ def gaussian_kernel_1d(sigma: float, truncate: float = 4.0) -> np.ndarray:
 def gaussian(
     image: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0
 ) -> np.ndarray:
-    """Spatial Gaussian blur of an HxW or HxWxC float image (channels blurred independently)."""
+    """Spatial Gaussian blur of an HxW or HxWxC image (channels blurred independently).
+
+    A uint8 image is blurred as ``image / 255`` in float32, with the 1/255 folded into
+    the kernel: one pass fewer over the pixels than converting first.
+    """
+    if image.dtype == np.uint8:
+        if sigma <= 0 or len(gaussian_kernel_1d(float(sigma), truncate)) // 2 >= min(
+            image.shape[:2]
+        ):
+            return gaussian(image.astype(np.float32) * np.float32(1 / 255), sigma, mode, truncate)
+        k = gaussian_kernel_1d(float(sigma), truncate)
+        return cv2.sepFilter2D(image, cv2.CV_32F, k / 255, k, borderType=_BORDERS[mode])
     if sigma <= 0:
         return image.copy()
     k = gaussian_kernel_1d(float(sigma), truncate)
