@@ -153,11 +153,15 @@ def make_record(
     started: str | None = None,
     extra: dict[str, Any] | None = None,
     wildcards: dict[str, str] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Build a provenance record; `inputs` are hashed here, `input_hashes` are passed through
-    (e.g. a dataset fingerprint, which is cheaper than hashing every image again)."""
+    """Build a provenance record; `inputs` are hashed here unless the caller already did
+    (`digests`: sha256 by input name), `input_hashes` are passed through (e.g. a dataset
+    fingerprint, which is cheaper than hashing every image again)."""
+    digests = digests or {}
     hashed: dict[str, dict[str, str]] = {
-        name: {"path": str(p), "sha256": sha256_file(p)} for name, p in (inputs or {}).items()
+        name: {"path": str(p), "sha256": digests.get(name) or sha256_file(p)}
+        for name, p in (inputs or {}).items()
     }
     for name, digest in (input_hashes or {}).items():
         hashed[name] = {"sha256": digest}

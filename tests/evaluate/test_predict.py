@@ -17,6 +17,7 @@ from shiftlab.data.mininet import MiniNetParams, generate
 from shiftlab.evaluate import predict
 from shiftlab.evaluate.engine import Scorer
 from shiftlab.evaluate.loaders import ImageRows
+from shiftlab.hashing import sha256_file
 from shiftlab.labels import label_space
 from shiftlab.models import create_model, data_config, load_checkpoint, model_meta, save_checkpoint
 
@@ -81,7 +82,10 @@ def test_predictions_are_deterministic_and_follow_the_contract(world, tmp_path):
     assert np.allclose(frame["msp"], [p[0] for p in frame["topk_prob"]])
     assert (frame["frame"] == -1).all()
     record = json.loads(a.schema.metadata[b"shiftlab"])
-    assert record["rule"] == "predict" and len(record["inputs"]["checkpoint"]["sha256"]) == 64
+    assert record["rule"] == "predict"
+    # hashed on a side thread while the job runs: still the files' own digests
+    assert record["inputs"]["checkpoint"]["sha256"] == sha256_file(world["ckpt"])
+    assert record["inputs"]["index"]["sha256"] == sha256_file(world["index"]["val"])
     assert (
         record["inputs"]["dataset_fingerprint"]["sha256"]
         == read_index(world["index"]["val"])[1]["fingerprint"]

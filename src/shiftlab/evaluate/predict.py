@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -41,45 +42,76 @@ def predict(
     clean_index: str | Path | None = None,
 ) -> Path:
     """Predict every sample (or frame, or corruption cell) of an indexed benchmark."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
+        return _predict(
+            checkpoint, index, benchmark, out, threads, batch_size, fp32, device, topk, full,
+            clean_index, hasher,
+        )  # fmt: skip
+
+
+def _predict(
+    checkpoint: str | Path,
+    index: str | Path,
+    benchmark: dict[str, Any],
+    out: str | Path,
+    threads: int,
+    batch_size: int,
+    fp32: bool,
+    device: str,
+    topk: int,
+    full: bool,
+    clean_index: str | Path | None,
+    hasher: Executor,
+) -> Path:
     from shiftlab.data import read_index
     from shiftlab.hashing import sha256_file
-    from shiftlab.models import load_checkpoint
+    from shiftlab.models import model_from_checkpoint, read_checkpoint
     from shiftlab.provenance import make_record, now
 
     started = now()
     torch.set_num_threads(max(1, threads))
     dev = pick_device(device)
-    model, meta = load_checkpoint(checkpoint, device="cpu")
+    inputs = {"checkpoint": checkpoint, "index": index}
+    ckpt = read_checkpoint(checkpoint)
+    meta = dict(ckpt["model"])
     frame, index_meta = read_index(index)
     wnids = list(meta["wnids"])
     kind = benchmark.get("kind") or index_meta["kind"]
     proto = protocol_for(kind, wnids, frame["wnid"].tolist(), full=full)
-    scorer = Scorer(model, proto.class_ids, dev, bf16=bf16_supported(dev) and not fp32)
     cfg = dict(meta["data_config"])
     root = index_meta["root"]
     # Decoding runs in `threads` loader processes beside the forward pass (which uses
     # `threads` torch threads), so JPEG decoding hides behind compute even at one thread.
     workers = max(1, threads)
     if benchmark.get("source") == "on_the_fly":
-        rows = _on_the_fly(frame, root, cfg, proto, scorer, benchmark, batch_size, topk, workers)
+        rows = _on_the_fly(frame, root, cfg, proto, dev, benchmark, batch_size, topk, workers)
     elif kind == "imagenet_p":
-        rows = _videos(frame, root, cfg, scorer, proto, batch_size, topk, workers)
+        rows = _videos(frame, root, cfg, proto, dev, batch_size, topk, workers)
     else:
-        rows = _images(frame, root, cfg, proto, scorer, batch_size, topk, workers)
+        rows = _images(frame, root, cfg, proto, dev, batch_size, topk, workers)
+    # Start-up overlaps (~5 % of a 1,000-image job at one thread): the loader processes
+    # are already decoding; the inputs are hashed for the provenance record on a thread
+    # (hashlib releases the GIL; started after the fork) while the model is built.
+    digests = {name: hasher.submit(sha256_file, path) for name, path in inputs.items()}
+    model, meta = model_from_checkpoint(ckpt, checkpoint)
+    del ckpt
+    scorer = Scorer(model, proto.class_ids, dev, bf16=bf16_supported(dev) and not fp32)
     if kind == "imagenet_o":
         frame = frame.assign(target=-1)  # O images are anomalies, whatever folder they sit in
-    table = _table(list(rows), frame, proto, kind, wnids)
-    inputs = {"checkpoint": checkpoint, "index": index}
+    table = _table(list(rows(scorer)), frame, proto, kind, wnids)
     if kind == "imagenet_o" and clean_index is not None:
         # The in-distribution half (official: val on O's 200 wnids), scored over the same mask.
+        inputs["clean_index"] = clean_index
+        digests["clean_index"] = hasher.submit(sha256_file, clean_index)
         clean, clean_meta = read_index(clean_index)
         clean = clean[clean["wnid"].isin(set(proto.subset_wnids))].reset_index(drop=True)
         clean = clean.assign(variant="in_distribution")
-        rows = _images(clean, clean_meta["root"], cfg, proto, scorer, batch_size, topk, workers)
+        rows = _images(clean, clean_meta["root"], cfg, proto, dev, batch_size, topk, workers)
         import pyarrow as pa
 
-        table = pa.concat_tables([table, _table(list(rows), clean, proto, kind, wnids)])
-        inputs["clean_index"] = clean_index
+        table = pa.concat_tables([table, _table(list(rows(scorer)), clean, proto, kind, wnids)])
     params = {
         "benchmark": benchmark,
         "topk": topk,
@@ -100,6 +132,7 @@ def predict(
         rule="predict",
         params=params,
         inputs=inputs,
+        digests={name: future.result() for name, future in digests.items()},
         input_hashes={"dataset_fingerprint": index_meta.get("fingerprint", "")},
         started=started,
         extra={
@@ -112,10 +145,10 @@ def predict(
             "kind": kind,
         },
     )
-    record["inputs"]["checkpoint"]["sha256"] = record["inputs"]["checkpoint"].get(
-        "sha256"
-    ) or sha256_file(checkpoint)
     return _write(table, record, Path(out))
+
+
+Rows = Callable[[Scorer], Iterator[dict[str, Any]]]
 
 
 def _rows_from(
@@ -148,26 +181,29 @@ def _records(
         }
 
 
-def _images(frame, root, cfg, proto, scorer, batch_size, k, workers) -> Iterator[dict[str, Any]]:
-    if scorer.device.type == "cuda" and not proto.resize:
-        yield from _images_gpu_decode(frame, root, cfg, proto, scorer, batch_size, k, workers)
-        return
+def _images(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
+    """Still images; the loader processes start now, the rows flow once a scorer is given."""
+    if dev.type == "cuda" and not proto.resize:
+        return _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, k, workers)
     data = ImageRows(root, frame["sample"].tolist(), cfg, resize=proto.resize)
     loader = DataLoader(
         data,
         batch_size=batch_size,
         num_workers=workers,
         shuffle=False,
-        pin_memory=scorer.device.type == "cuda",
+        pin_memory=dev.type == "cuda",
     )
-    for x, rows in tqdm(loader, desc="predict", unit="batch", mininterval=5):
-        probs = scorer(x)
-        yield from _records(probs, proto, k, rows.tolist())
+    batches = iter(loader)
+
+    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+        for x, index in tqdm(batches, desc="predict", unit="batch", mininterval=5):
+            probs = scorer(x)
+            yield from _records(probs, proto, k, index.tolist())
+
+    return rows
 
 
-def _images_gpu_decode(
-    frame, root, cfg, proto, scorer, batch_size, k, workers
-) -> Iterator[dict[str, Any]]:
+def _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
     """Benchmarks read without resizing (ImageNet-C files) on CUDA: workers read bytes,
     nvJPEG decodes the batch on the GPU, normalisation runs there too. CPU decoding of
     224-px JPEGs tops out far below an H100's ResNet-50 rate."""
@@ -179,27 +215,35 @@ def _images_gpu_decode(
         data, batch_size=batch_size, num_workers=workers, shuffle=False, collate_fn=list
     )
     norm = Normalizer(cfg)
-    for items in tqdm(loader, desc="predict (GPU decode)", unit="batch", mininterval=5):
-        decoded = decode_on_device(items, Path(root), samples, scorer.device)
-        for shape in sorted({tuple(img.shape) for img, _ in decoded}):
-            group = [(img, r) for img, r in decoded if tuple(img.shape) == shape]
-            x = norm.batch(torch.stack([img for img, _ in group]).permute(0, 2, 3, 1))
-            probs = scorer(x)
-            yield from _records(probs, proto, k, [r for _, r in group])
+    batches = iter(loader)
+
+    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+        for items in tqdm(batches, desc="predict (GPU decode)", unit="batch", mininterval=5):
+            decoded = decode_on_device(items, Path(root), samples, dev)
+            for shape in sorted({tuple(img.shape) for img, _ in decoded}):
+                group = [(img, r) for img, r in decoded if tuple(img.shape) == shape]
+                x = norm.batch(torch.stack([img for img, _ in group]).permute(0, 2, 3, 1))
+                probs = scorer(x)
+                yield from _records(probs, proto, k, [r for _, r in group])
+
+    return rows
 
 
-def _videos(frame, root, cfg, scorer, proto, batch_size, k, workers) -> Iterator[dict[str, Any]]:
+def _videos(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
     data = VideoRows(root, frame["sample"].tolist(), cfg)
     per_batch = max(1, batch_size // 32)  # ~31 frames per video
     loader = DataLoader(data, batch_size=per_batch, num_workers=workers, collate_fn=collate_videos)
-    for x, where in tqdm(loader, desc="predict videos", unit="batch", mininterval=5):
-        probs = scorer(x)
-        yield from _records(probs, proto, k, [r for r, _ in where], [f for _, f in where])
+    batches = iter(loader)
+
+    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+        for x, where in tqdm(batches, desc="predict videos", unit="batch", mininterval=5):
+            probs = scorer(x)
+            yield from _records(probs, proto, k, [r for r, _ in where], [f for _, f in where])
+
+    return rows
 
 
-def _on_the_fly(
-    frame, root, cfg, proto, scorer, bench, batch_size, k, workers
-) -> Iterator[dict[str, Any]]:
+def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, k, workers) -> Rows:
     """ImageNet-C without files: decode each clean image once, give it the materializer's
     geometry, then corrupt it in memory for every corruption x severity cell with the same
     per-image seeds, so the pixels equal a materialized set's before JPEG encoding."""
@@ -217,20 +261,27 @@ def _on_the_fly(
     )
     norm = Normalizer(cfg)
     samples = frame["sample"].tolist()
-    for batch in tqdm(loader, desc="predict on-the-fly C", unit="batch", mininterval=5):
-        for shape in sorted({img.shape for img, _ in batch}):  # batch images of one size together
-            group = [(img, r) for img, r in batch if img.shape == shape]
-            images = torch.from_numpy(np.stack([img for img, _ in group]))
-            if scorer.device.type == "cuda":  # corrupt on the GPU (apply_batch's torch path)
-                images = images.to(scorer.device, non_blocking=True)
-            rows = [r for _, r in group]
-            for cell in cells:
-                seeds = [image_seed(study_seed, samples[r], cell.name, cell.level) for r in rows]
-                corrupted = apply_batch(
-                    images, cell.name, cell.level, seeds, params=settings.params
-                )
-                probs = scorer(norm.batch(corrupted))
-                yield from _records(probs, proto, k, rows, variant=cell.variant)
+    batches = iter(loader)
+
+    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+        for batch in tqdm(batches, desc="predict on-the-fly C", unit="batch", mininterval=5):
+            for shape in sorted({img.shape for img, _ in batch}):  # one size per forward
+                group = [(img, r) for img, r in batch if img.shape == shape]
+                images = torch.from_numpy(np.stack([img for img, _ in group]))
+                if dev.type == "cuda":  # corrupt on the GPU (apply_batch's torch path)
+                    images = images.to(dev, non_blocking=True)
+                index = [r for _, r in group]
+                for cell in cells:
+                    seeds = [
+                        image_seed(study_seed, samples[r], cell.name, cell.level) for r in index
+                    ]
+                    corrupted = apply_batch(
+                        images, cell.name, cell.level, seeds, params=settings.params
+                    )
+                    probs = scorer(norm.batch(corrupted))
+                    yield from _records(probs, proto, k, index, variant=cell.variant)
+
+    return rows
 
 
 def _table(

@@ -4,6 +4,7 @@ read/write the `final.pt` checkpoint contract."""
 from shiftlab.models.checkpoint import (
     atomic_torch_save,
     load_checkpoint,
+    model_from_checkpoint,
     model_meta,
     read_checkpoint,
     save_checkpoint,
@@ -33,6 +34,7 @@ __all__ = [
     "head_keys",
     "list_models",
     "load_checkpoint",
+    "model_from_checkpoint",
     "model_meta",
     "normalize_transform",
     "num_outputs",

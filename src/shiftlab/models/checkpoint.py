@@ -112,11 +112,19 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """-> (model in eval mode on `device`, meta). meta is the checkpoint's `model` entry
     (name, num_classes, wnids, source, pretrained, data_config) plus `provenance`."""
+    model, meta = model_from_checkpoint(read_checkpoint(path), path)
+    return model.to(device).eval(), meta
+
+
+def model_from_checkpoint(
+    ckpt: dict[str, Any], path: str | Path = "<checkpoint>"
+) -> tuple[nn.Module, dict[str, Any]]:
+    """The model (eval mode, CPU) and meta of a checkpoint dict from ``read_checkpoint``;
+    separate so a caller can start other work between reading the file and building."""
     import torch
 
     from shiftlab.models.factory import create_model
 
-    ckpt = read_checkpoint(path)
     meta = dict(ckpt["model"])
     # Build on the meta device and adopt the stored tensors: random init of every weight
     # that the checkpoint then overwrites is most of a small job's start-up time.
@@ -135,4 +143,4 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> tuple[nn.Module, d
         )
         model.load_state_dict(ckpt["state_dict"], strict=True)
     meta["provenance"] = ckpt.get("provenance") or {}
-    return model.to(device).eval(), meta
+    return model.eval(), meta
