@@ -51,6 +51,12 @@ def _args() -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument(
+        "--decode",
+        default="auto",
+        choices=["auto", "cpu", "nvjpeg"],
+        help="predict's JPEG decoder for un-resized files (ImageNet-C) on CUDA",
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3, help="best of N for part 1")
     p.add_argument("--c-repeats", type=int, default=2, help="best of N for part 2")
@@ -157,6 +163,7 @@ def run_predict(w: dict, out: Path, bench: dict | None = None, index: Path | Non
         threads=ARGS.threads,
         batch_size=ARGS.batch_size,
         device=ARGS.device,
+        decode=ARGS.decode,
     )
 
 

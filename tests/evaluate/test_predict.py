@@ -14,6 +14,7 @@ import torch
 from shiftlab.data import read_index
 from shiftlab.data.index import build_index, write_index
 from shiftlab.data.mininet import MiniNetParams, generate
+from shiftlab.errors import UserError
 from shiftlab.evaluate import predict
 from shiftlab.evaluate.engine import Scorer
 from shiftlab.evaluate.loaders import ImageRows
@@ -229,3 +230,35 @@ def test_cli_writes_predictions(world, tmp_path):
     assert pq.read_table(out).num_rows == 20
     bad = _predict_cli(world, out, "{kind")
     assert bad.returncode == 2 and "--benchmark-json is not valid JSON" in bad.stderr
+
+
+def test_device_side_normalisation_gives_the_same_inputs(world):
+    """On CUDA, workers send uint8 pixels and the batch is normalised on the device; on
+    the CPU the workers normalise each image. Both paths must feed the model the same
+    numbers (run here on the CPU, where they are bit-identical)."""
+    from shiftlab.evaluate.engine import Scorer
+    from shiftlab.evaluate.predict import _images
+    from shiftlab.evaluate.protocol import protocol_for
+
+    frame, meta = read_index(world["index"]["val"])
+    model, ckmeta = load_checkpoint(world["ckpt"])
+    proto = protocol_for("imagenet_val", list(ckmeta["wnids"]), frame["wnid"].tolist())
+    cfg, cpu = ckmeta["data_config"], torch.device("cpu")
+    scorer = Scorer(model, proto.class_ids, cpu)
+    got = {}
+    for on_device in (False, True):
+        rows = _images(frame, meta["root"], cfg, proto, cpu, 5, 5, 1, on_device)(scorer)
+        got[on_device] = {r["row"]: r["probs"] for r in rows}
+    assert sorted(got[True]) == list(range(len(frame)))
+    for row, probs in got[False].items():
+        assert np.array_equal(probs, got[True][row])
+
+
+def test_decoder_choice_is_checked_and_recorded(world, tmp_path):
+    out = tmp_path / "d.parquet"
+    record = json.loads(pq.read_schema(_predict(world, "val", out)).metadata[b"shiftlab"])
+    assert record["params"]["decode"] == "cpu"  # libjpeg in the loader processes
+    with pytest.raises(UserError, match="decode='nvjpeg' needs a CUDA device"):
+        _predict(world, "val", out, decode="nvjpeg", device="cpu")
+    with pytest.raises(UserError, match="allowed: auto, cpu, nvjpeg"):
+        _predict(world, "val", out, decode="pil")

@@ -25,6 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--topk", type=int, default=5, help="how many classes to store per sample")
     parser.add_argument(
+        "--decode",
+        default="auto",
+        choices=["auto", "cpu", "nvjpeg"],
+        help="JPEG decoder: nvjpeg (CUDA only, for benchmarks read without resizing) or cpu "
+        "(libjpeg in the loader processes); auto = nvjpeg where it applies",
+    )
+    parser.add_argument(
         "--clean-index", help="ImageNet-O: index of the clean val set (its in-distribution half)"
     )
     parser.add_argument(
@@ -57,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         topk=args.topk,
         full=args.full_1000,
         clean_index=args.clean_index,
+        decode=args.decode,
     )
     print(f"wrote {out}")
     return 0

@@ -43,6 +43,8 @@ class Scorer:
         x = x.to(self.device, non_blocking=True)
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
+        else:  # one layout, one set of CPU kernels: the same input gives the same bits
+            x = x.contiguous()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             logits = self.model(x)
         logits = logits.float()

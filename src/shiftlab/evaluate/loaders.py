@@ -29,9 +29,18 @@ class Normalizer:
 
     def batch(self, images: torch.Tensor) -> torch.Tensor:
         x = images.permute(0, 3, 1, 2).float().div_(255.0)
-        mean = self.mean.to(x.device)[None, :, None, None]
-        std = self.std.to(x.device)[None, :, None, None]
+        mean, std = self._on(x.device)
         return (x - mean) / std
+
+    def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """mean/std shaped for NCHW on ``device``, copied there once."""
+        cache = self.__dict__.setdefault("_cache", {})
+        if device not in cache:
+            cache[device] = (
+                self.mean.to(device)[None, :, None, None],
+                self.std.to(device)[None, :, None, None],
+            )
+        return cache[device]
 
 
 class ImageRows(Dataset):

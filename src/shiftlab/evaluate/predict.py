@@ -40,15 +40,28 @@ def predict(
     topk: int = 5,
     full: bool = False,
     clean_index: str | Path | None = None,
+    decode: str = "auto",
 ) -> Path:
-    """Predict every sample (or frame, or corruption cell) of an indexed benchmark."""
+    """Predict every sample (or frame, or corruption cell) of an indexed benchmark.
+
+    ``decode``: "nvjpeg" decodes JPEG batches on the GPU (CUDA only; benchmarks read
+    without resizing, i.e. ImageNet-C files), "cpu" decodes with libjpeg in the loader
+    processes (bit-identical to a CPU run's pixels), "auto" picks nvjpeg where it applies.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
+    from shiftlab.errors import UserError
+
+    if decode not in DECODERS:
+        raise UserError(f"decode={decode!r}; allowed: {', '.join(DECODERS)}")
     with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
         return _predict(
             checkpoint, index, benchmark, out, threads, batch_size, fp32, device, topk, full,
-            clean_index, hasher,
+            clean_index, decode, hasher,
         )  # fmt: skip
+
+
+DECODERS = ("auto", "cpu", "nvjpeg")
 
 
 def _predict(
@@ -63,6 +76,7 @@ def _predict(
     topk: int,
     full: bool,
     clean_index: str | Path | None,
+    decode: str,
     hasher: Executor,
 ) -> Path:
     from shiftlab.data import read_index
@@ -73,6 +87,10 @@ def _predict(
     started = now()
     torch.set_num_threads(max(1, threads))
     dev = pick_device(device)
+    if decode == "nvjpeg" and dev.type != "cuda":
+        from shiftlab.errors import UserError
+
+        raise UserError(f"decode='nvjpeg' needs a CUDA device; this run uses {dev.type}")
     inputs = {"checkpoint": checkpoint, "index": index}
     ckpt = read_checkpoint(checkpoint)
     meta = dict(ckpt["model"])
@@ -85,10 +103,18 @@ def _predict(
     # Decoding runs in `threads` loader processes beside the forward pass (which uses
     # `threads` torch threads), so JPEG decoding hides behind compute even at one thread.
     workers = max(1, threads)
-    if benchmark.get("source") == "on_the_fly":
+    on_the_fly = benchmark.get("source") == "on_the_fly"
+    nvjpeg = (
+        dev.type == "cuda"
+        and decode != "cpu"
+        and not (proto.resize or on_the_fly or kind == "imagenet_p")
+    )
+    if on_the_fly:
         rows = _on_the_fly(frame, root, cfg, proto, dev, benchmark, batch_size, topk, workers)
     elif kind == "imagenet_p":
         rows = _videos(frame, root, cfg, proto, dev, batch_size, topk, workers)
+    elif nvjpeg:
+        rows = _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, topk, workers)
     else:
         rows = _images(frame, root, cfg, proto, dev, batch_size, topk, workers)
     # Start-up overlaps (~5 % of a 1,000-image job at one thread): the loader processes
@@ -122,12 +148,12 @@ def _predict(
         "threads": threads,
         "loader_workers": workers,
     }
-    if benchmark.get("source") == "on_the_fly":
+    if on_the_fly:
         # CUDA batches are corrupted by the batched torch operators (rounding-level
         # differences from materialized pixels); the CPU path is bit-exact.
         params["corrupt_backend"] = "torch" if dev.type == "cuda" else "numpy"
-    elif dev.type == "cuda" and not proto.resize and kind != "imagenet_p":
-        params["decode"] = "nvjpeg"  # GPU decoding (tiny IDCT differences from libjpeg)
+    elif kind != "imagenet_p":
+        params["decode"] = "nvjpeg" if nvjpeg else "cpu"  # nvJPEG: tiny IDCT differences
     record = make_record(
         rule="predict",
         params=params,
@@ -181,11 +207,21 @@ def _records(
         }
 
 
-def _images(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
-    """Still images; the loader processes start now, the rows flow once a scorer is given."""
-    if dev.type == "cuda" and not proto.resize:
-        return _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, k, workers)
-    data = ImageRows(root, frame["sample"].tolist(), cfg, resize=proto.resize)
+def _images(
+    frame, root, cfg, proto, dev, batch_size, k, workers, normalize_on_device: bool | None = None
+) -> Rows:
+    """Still images; the loader processes start now, the rows flow once a scorer is given.
+
+    On CUDA the workers hand over uint8 pixels and normalisation runs on the device: a
+    quarter of the bytes through shared memory, pinning and the host-to-device copy
+    (timm's prefetcher does the same). On the CPU the workers normalise, off the main
+    process's cores.
+    """
+    if normalize_on_device is None:
+        normalize_on_device = dev.type == "cuda"
+    data = ImageRows(
+        root, frame["sample"].tolist(), cfg, resize=proto.resize, raw=normalize_on_device
+    )
     loader = DataLoader(
         data,
         batch_size=batch_size,
@@ -193,10 +229,13 @@ def _images(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
         shuffle=False,
         pin_memory=dev.type == "cuda",
     )
+    norm = Normalizer(cfg)
     batches = iter(loader)
 
     def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
         for x, index in tqdm(batches, desc="predict", unit="batch", mininterval=5):
+            if normalize_on_device:
+                x = norm.batch(x.to(dev, non_blocking=True))
             probs = scorer(x)
             yield from _records(probs, proto, k, index.tolist())
 
