@@ -188,3 +188,32 @@ def test_jpeg_compression_is_the_pil_round_trip(photos):
             Image.fromarray(image).save(buffer, "JPEG", quality=quality)
             expected = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
             assert np.array_equal(corrupt.apply(image, "jpeg_compression", severity, 0), expected)
+
+
+@pytest.mark.parametrize("photons", [60, 25, 12, 5, 3, 500])
+def test_shot_noise_counts_are_poisson(photons):
+    """Shot noise inverts each rate's Poisson CDF with a guide table; the counts drawn for
+    one level must follow Poisson(level / 255 * photons) (chi-square against scipy's pmf),
+    and level 0 (rate 0) must give 0."""
+    from scipy import stats
+
+    from shiftlab.corrupt.ops.noise import draw_poisson_counts
+
+    rng = np.random.default_rng(photons)
+    for level in (0, 1, 77, 255):
+        image = np.full((300, 300, 3), level, dtype=np.uint8)
+        counts = draw_poisson_counts(rng, image, photons)
+        assert counts.shape == image.shape
+        rate = level / 255 * photons
+        if level == 0:
+            assert not counts.any()
+            continue
+        k = np.arange(counts.max() + 1)
+        observed = np.bincount(counts.ravel(), minlength=k.size)
+        expected = stats.poisson.pmf(k, rate) * counts.size
+        keep = expected >= 5  # pool the sparse tails into one cell each side
+        low, high = k[keep][0], k[keep][-1]
+        obs = [observed[: low + 1].sum(), *observed[low + 1 : high], observed[high:].sum()]
+        exp = [stats.poisson.cdf(low, rate), *stats.poisson.pmf(k[low + 1 : high], rate)]
+        exp = np.array([*exp, stats.poisson.sf(high - 1, rate)]) * counts.size
+        assert stats.chisquare(obs, exp).pvalue > 1e-3, (photons, level)

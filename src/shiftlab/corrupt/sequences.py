@@ -281,9 +281,12 @@ def gaussian_noise(source: Source, difficulty: int, rng: np.random.Generator) ->
 
 @register_perturbation("shot_noise", split="test", noise=True)
 def shot_noise(source: Source, difficulty: int, rng: np.random.Generator) -> np.ndarray:
+    from shiftlab.corrupt.ops.noise import draw_poisson_counts
+
     c = source.table["shot_noise"][difficulty - 1]
-    x = source.crop / 255.0
-    return _noise_frames(source, lambda: _truncate_to_uint8(rng.poisson(x * c) / c))
+    return _noise_frames(
+        source, lambda: _truncate_to_uint8(draw_poisson_counts(rng, source.crop, c) / c)
+    )
 
 
 @register_perturbation("speckle_noise", split="validation", noise=True)

@@ -24,10 +24,10 @@ def gaussian_noise(batch, sigma, pset, rngs) -> torch.Tensor:
 @register_torch_op("shot_noise")
 def shot_noise(batch, photons, pset, rngs) -> torch.Tensor:
     # The Poisson rates depend on the pixels, so the image visits the host; the counts
-    # travel back as int32 (a quarter of numpy's int64, values far below 2**31).
+    # travel back as int32.
     images = batch.permute(0, 2, 3, 1).cpu().numpy()
     counts = threaded_map(
-        lambda i: draw_poisson_counts(rngs[i], images[i], photons).astype(np.int32),
+        lambda i: draw_poisson_counts(rngs[i], images[i], photons),
         range(len(rngs)),
     )
     field = torch.from_numpy(np.stack(counts)).to(batch.device, non_blocking=True)
