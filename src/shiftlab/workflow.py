@@ -213,11 +213,15 @@ class Study:
             inputs["clean_index"] = self.index_file(clean)
         return inputs
 
-    @staticmethod
-    def predict_flags(inputs: Any) -> str:
-        return (
-            f"--clean-index {_quote(inputs.clean_index)}" if "clean_index" in inputs.keys() else ""
-        )
+    def predict_flags(self, inputs: Any) -> str:
+        """The config's `evaluation` settings and, for ImageNet-O, the clean index."""
+        settings = self.config["evaluation"]
+        flags = [f"--batch-size {int(settings['batch_size'])}", f"--decode {settings['decode']}"]
+        if settings["fp32"]:
+            flags.append("--fp32")
+        if "clean_index" in inputs.keys():
+            flags.append(f"--clean-index {_quote(inputs.clean_index)}")
+        return " ".join(flags)
 
     def benchmark_entry(self, bid: str) -> dict[str, Any]:
         """The benchmark's config entry, plus what on-the-fly corruption needs."""

@@ -27,7 +27,7 @@ def mutate(cfg: dict, path: str, value) -> dict:
     node = cfg
     keys = path.split(".")
     for key in keys[:-1]:
-        node = node[key]
+        node = node.setdefault(key, {})
     node[keys[-1]] = value
     return cfg
 
@@ -61,6 +61,24 @@ def test_defaults_are_filled(good):
     assert cfg["corruptions"]["jpeg_quality"] == 85
     assert cfg["runs"]["tiny-c"]["recipe"] is None
     assert cfg["benchmarks"]["val"]["subset_1000way"] is False
+    assert cfg["evaluation"] == {"batch_size": 64, "fp32": False, "decode": "auto"}
+
+
+def test_evaluation_settings_reach_the_predict_command(good):
+    """`evaluation` turns into predict's flags (the rule's params, so a change re-runs it)."""
+    from types import SimpleNamespace
+
+    from shiftlab.workflow import Study
+
+    class Inputs(SimpleNamespace):
+        def keys(self):
+            return vars(self).keys()
+
+    cfg = study_config.validate(good)
+    assert Study(cfg).predict_flags(Inputs()) == "--batch-size 64 --decode auto"
+    cfg["evaluation"] = {"batch_size": 256, "fp32": True, "decode": "cpu"}
+    flags = Study(cfg).predict_flags(Inputs(clean_index="idx/val.parquet"))
+    assert flags == "--batch-size 256 --decode cpu --fp32 --clean-index idx/val.parquet"
 
 
 MALFORMED = [
@@ -86,6 +104,9 @@ MALFORMED = [
     ("stats.baseline_run", "ghost", ["stats.baseline_run", "'ghost'", "tiny-a"]),
     ("recipes.quick.base", "sgd", ["recipes.quick.base", "augmix"]),
     ("label_space", "imagenet22k", ["label_space", "imagenet1k", "mininet"]),
+    ("evaluation.decode", "pil", ["evaluation.decode", "'pil'", "nvjpeg"]),
+    ("evaluation.batch_size", 0, ["evaluation.batch_size", "minimum"]),
+    ("evaluation.bacth_size", 8, ["evaluation", "bacth_size", "did you mean 'batch_size'"]),
     (
         "benchmarks.mine",
         {"kind": "folder", "source": "local"},

@@ -13,8 +13,8 @@ rule predict:
         ENV
     params:
         benchmark=benchmark_json,
-        references=predict_flags,
+        flags=predict_flags,
     shell:
         "shiftlab predict --checkpoint {input.checkpoint} --index {input.index}"
         " --benchmark-json {params.benchmark:q} --out {output.predictions}"
-        " --threads {threads} {params.references} > {log} 2>&1"
+        " --threads {threads} {params.flags} > {log} 2>&1"
