@@ -23,6 +23,7 @@ class Normalizer:
     def __init__(self, data_config: dict[str, Any]):
         self.mean = torch.tensor(data_config["mean"], dtype=torch.float32)
         self.std = torch.tensor(data_config["std"], dtype=torch.float32)
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def one(self, pixels: np.ndarray) -> torch.Tensor:
         return _uint8_to_tensor(pixels, self.mean, self.std)
@@ -34,13 +35,12 @@ class Normalizer:
 
     def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """mean/std shaped for NCHW on ``device``, copied there once."""
-        cache = self.__dict__.setdefault("_cache", {})
-        if device not in cache:
-            cache[device] = (
+        if device not in self._on_device:
+            self._on_device[device] = (
                 self.mean.to(device)[None, :, None, None],
                 self.std.to(device)[None, :, None, None],
             )
-        return cache[device]
+        return self._on_device[device]
 
 
 class ImageRows(Dataset):

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,14 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from shiftlab.errors import UserError
 from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device, summarize
 from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
 from shiftlab.evaluate.protocol import Protocol, protocol_for
 
 log = logging.getLogger(__name__)
 META_KEY = b"shiftlab"
+DECODERS = ("auto", "cpu", "nvjpeg")
 
 
 def predict(
@@ -48,39 +49,11 @@ def predict(
     without resizing, i.e. ImageNet-C files), "cpu" decodes with libjpeg in the loader
     processes (bit-identical to a CPU run's pixels), "auto" picks nvjpeg where it applies.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from shiftlab.errors import UserError
-
     if decode not in DECODERS:
         raise UserError(f"decode={decode!r}; allowed: {', '.join(DECODERS)}")
-    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
-        return _predict(
-            checkpoint, index, benchmark, out, threads, batch_size, fp32, device, topk, full,
-            clean_index, decode, hasher,
-        )  # fmt: skip
 
-
-DECODERS = ("auto", "cpu", "nvjpeg")
-
-
-def _predict(
-    checkpoint: str | Path,
-    index: str | Path,
-    benchmark: dict[str, Any],
-    out: str | Path,
-    threads: int,
-    batch_size: int,
-    fp32: bool,
-    device: str,
-    topk: int,
-    full: bool,
-    clean_index: str | Path | None,
-    decode: str,
-    hasher: Executor,
-) -> Path:
     from shiftlab.data import read_index
-    from shiftlab.hashing import sha256_file
+    from shiftlab.hashing import sha256_files_in_background
     from shiftlab.models import model_from_checkpoint, read_checkpoint
     from shiftlab.provenance import make_record, now
 
@@ -88,10 +61,7 @@ def _predict(
     torch.set_num_threads(max(1, threads))
     dev = pick_device(device)
     if decode == "nvjpeg" and dev.type != "cuda":
-        from shiftlab.errors import UserError
-
         raise UserError(f"decode='nvjpeg' needs a CUDA device; this run uses {dev.type}")
-    inputs = {"checkpoint": checkpoint, "index": index}
     ckpt = read_checkpoint(checkpoint)
     meta = dict(ckpt["model"])
     frame, index_meta = read_index(index)
@@ -118,9 +88,12 @@ def _predict(
     else:
         rows = _images(frame, root, cfg, proto, dev, batch_size, topk, workers)
     # Start-up overlaps (~5 % of a 1,000-image job at one thread): the loader processes
-    # are already decoding; the inputs are hashed for the provenance record on a thread
-    # (hashlib releases the GIL; started after the fork) while the model is built.
-    digests = {name: hasher.submit(sha256_file, path) for name, path in inputs.items()}
+    # are already decoding; the inputs are hashed for the provenance record on a side
+    # thread (started after the fork) while the model is built.
+    inputs = {"checkpoint": checkpoint, "index": index}
+    if kind == "imagenet_o" and clean_index is not None:
+        inputs["clean_index"] = clean_index
+    digests = sha256_files_in_background(inputs)
     model, meta = model_from_checkpoint(ckpt, checkpoint)
     del ckpt
     scorer = Scorer(model, proto.class_ids, dev, bf16=bf16_supported(dev) and not fp32)
@@ -129,8 +102,6 @@ def _predict(
     table = _table(list(rows(scorer)), frame, proto, kind, wnids)
     if kind == "imagenet_o" and clean_index is not None:
         # The in-distribution half (official: val on O's 200 wnids), scored over the same mask.
-        inputs["clean_index"] = clean_index
-        digests["clean_index"] = hasher.submit(sha256_file, clean_index)
         clean, clean_meta = read_index(clean_index)
         clean = clean[clean["wnid"].isin(set(proto.subset_wnids))].reset_index(drop=True)
         clean = clean.assign(variant="in_distribution")
@@ -158,7 +129,7 @@ def _predict(
         rule="predict",
         params=params,
         inputs=inputs,
-        digests={name: future.result() for name, future in digests.items()},
+        digests=digests(),
         input_hashes={"dataset_fingerprint": index_meta.get("fingerprint", "")},
         started=started,
         extra={

@@ -99,14 +99,20 @@ def _nearest_is_box(n_in: int, n_out: int) -> bool:
     return bool(np.array_equal(box, np.asarray(ramp.resize((n_out, 1), Image.NEAREST))))
 
 
+def encode_jpeg_hwc(image: np.ndarray, quality: int) -> torch.Tensor:
+    """JPEG bytes (uint8 tensor) of an HxWx3 uint8 array via torchvision's libjpeg-turbo:
+    the bytes PIL's ``save(format="JPEG", quality=q)`` writes (default 4:2:0; tested),
+    without PIL's file-object overhead. The array is handed over as a CHW view, which the
+    encoder reads as interleaved RGB without a copy."""
+    if not (image.flags.c_contiguous and image.flags.writeable):
+        image = image.copy()  # torch.from_numpy warns on read-only arrays (PIL views)
+    return encode_jpeg(torch.from_numpy(image).permute(2, 0, 1), quality=int(quality))
+
+
 @register_corruption("jpeg_compression", family="digital", stochastic=False)
 def jpeg_compression(image, quality, pset, rng) -> np.ndarray:
-    # libjpeg-turbo through torchvision: the same encoder and decoder (and default 4:2:0
-    # chroma subsampling) as the reference's PIL round trip, identical bytes (tested),
-    # without PIL's file-object overhead. The HWC array is handed over as a CHW view,
-    # which the encoder reads as interleaved RGB without a copy.
-    chw = torch.from_numpy(image).permute(2, 0, 1)
-    decoded = decode_jpeg(encode_jpeg(chw, quality=int(quality)))
+    # The reference's PIL save + open round trip, with the same encoder and decoder.
+    decoded = decode_jpeg(encode_jpeg_hwc(image, quality))
     return np.ascontiguousarray(decoded.permute(1, 2, 0).numpy())
 
 
