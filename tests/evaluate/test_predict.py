@@ -247,8 +247,12 @@ def test_device_side_normalisation_gives_the_same_inputs(world):
     scorer = Scorer(model, proto.class_ids, cpu)
     got = {}
     for on_device in (False, True):
-        rows = _images(frame, meta["root"], cfg, proto, cpu, 5, 5, 1, on_device)(scorer)
-        got[on_device] = {r["row"]: r["probs"] for r in rows}
+        batches = _images(frame, meta["root"], cfg, proto, cpu, 5, 1, on_device)(scorer)
+        got[on_device] = {
+            row: p
+            for probs, rows, _, _ in batches
+            for row, p in zip(rows, probs.numpy(), strict=True)
+        }
     assert sorted(got[True]) == list(range(len(frame)))
     for row, probs in got[False].items():
         assert np.array_equal(probs, got[True][row])

@@ -18,7 +18,8 @@ def _is_oom(exc: BaseException) -> bool:
 
 @dataclass
 class Scorer:
-    """Softmax probabilities over the protocol's classes for a batch of model inputs."""
+    """Softmax probabilities over the protocol's classes for a batch of model inputs, left
+    on the device: callers reduce them there (top-k) and copy back only what they keep."""
 
     model: torch.nn.Module
     class_ids: np.ndarray
@@ -50,7 +51,7 @@ class Scorer:
         logits = logits.float()
         if not self._all:
             logits = logits.index_select(1, self._ids)  # official masking: output[:, mask]
-        return torch.softmax(logits, dim=1).cpu()
+        return torch.softmax(logits, dim=1)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Probabilities for `x`, splitting it into smaller pieces after an OOM."""
@@ -69,21 +70,9 @@ class Scorer:
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
                 log.warning("out of memory: retrying with batches of %d", size)
-        return torch.cat(out) if out else torch.empty(0, len(self.class_ids))
-
-
-def summarize(
-    probs: torch.Tensor, class_ids: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """-> (top-k label-space indices best first, their probabilities, max softmax prob)."""
-    k = min(k, probs.shape[1])
-    top_p, top_i = torch.topk(probs, k, dim=1)  # ties broken by index: deterministic
-    ids = np.asarray(class_ids)[top_i.numpy()]
-    return (
-        ids.astype(np.int64),
-        top_p.numpy().astype(np.float32),
-        top_p[:, 0].numpy().astype(np.float32),
-    )
+        if len(out) == 1:
+            return out[0]
+        return torch.cat(out) if out else torch.empty(0, len(self.class_ids), device=self.device)
 
 
 def pick_device(name: str) -> torch.device:

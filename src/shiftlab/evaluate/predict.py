@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from shiftlab.errors import UserError
-from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device, summarize
+from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device
 from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
-from shiftlab.evaluate.protocol import Protocol, protocol_for
+from shiftlab.evaluate.protocol import protocol_for
+from shiftlab.evaluate.results import Collector
 
 log = logging.getLogger(__name__)
 META_KEY = b"shiftlab"
@@ -80,13 +80,13 @@ def predict(
         and not (proto.resize or on_the_fly or kind == "imagenet_p")
     )
     if on_the_fly:
-        rows = _on_the_fly(frame, root, cfg, proto, dev, benchmark, batch_size, topk, workers)
+        rows = _on_the_fly(frame, root, cfg, proto, dev, benchmark, batch_size, workers)
     elif kind == "imagenet_p":
-        rows = _videos(frame, root, cfg, proto, dev, batch_size, topk, workers)
+        rows = _videos(frame, root, cfg, proto, dev, batch_size, workers)
     elif nvjpeg:
-        rows = _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, topk, workers)
+        rows = _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers)
     else:
-        rows = _images(frame, root, cfg, proto, dev, batch_size, topk, workers)
+        rows = _images(frame, root, cfg, proto, dev, batch_size, workers)
     # Start-up overlaps (~5 % of a 1,000-image job at one thread): the loader processes
     # are already decoding; the inputs are hashed for the provenance record on a side
     # thread (started after the fork) while the model is built.
@@ -99,16 +99,17 @@ def predict(
     scorer = Scorer(model, proto.class_ids, dev, bf16=bf16_supported(dev) and not fp32)
     if kind == "imagenet_o":
         frame = frame.assign(target=-1)  # O images are anomalies, whatever folder they sit in
-    table = _table(list(rows(scorer)), frame, proto, kind, wnids)
+    table = _collect(rows(scorer), proto, topk, wnids, dev).table(frame)
     if kind == "imagenet_o" and clean_index is not None:
         # The in-distribution half (official: val on O's 200 wnids), scored over the same mask.
         clean, clean_meta = read_index(clean_index)
         clean = clean[clean["wnid"].isin(set(proto.subset_wnids))].reset_index(drop=True)
         clean = clean.assign(variant="in_distribution")
-        rows = _images(clean, clean_meta["root"], cfg, proto, dev, batch_size, topk, workers)
+        rows = _images(clean, clean_meta["root"], cfg, proto, dev, batch_size, workers)
         import pyarrow as pa
 
-        table = pa.concat_tables([table, _table(list(rows(scorer)), clean, proto, kind, wnids)])
+        clean_table = _collect(rows(scorer), proto, topk, wnids, dev).table(clean)
+        table = pa.concat_tables([table, clean_table])
     params = {
         "benchmark": benchmark,
         "topk": topk,
@@ -145,41 +146,23 @@ def predict(
     return _write(table, record, Path(out))
 
 
-Rows = Callable[[Scorer], Iterator[dict[str, Any]]]
+# A batch scored by the model: (probabilities, index rows, video frames or None, the
+# variant when it is not the index row's own, i.e. an on-the-fly corruption cell).
+Scored = tuple[torch.Tensor, list[int], list[int] | None, str | None]
+Rows = Callable[[Scorer], Iterator[Scored]]
 
 
-def _rows_from(
-    probs: torch.Tensor, proto: Protocol, k: int
-) -> Iterator[tuple[np.ndarray, np.ndarray, float, np.ndarray]]:
-    ids, top_p, msp = summarize(probs, proto.class_ids, k)
-    for i in range(probs.shape[0]):
-        yield ids[i], top_p[i], float(msp[i]), probs[i].numpy()
-
-
-def _records(
-    probs: torch.Tensor,
-    proto: Protocol,
-    k: int,
-    rows: list[int],
-    frames: list[int] | None = None,
-    variant: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """One prediction record per row of a scored batch (frame -1 for still images)."""
-    frames = frames if frames is not None else [-1] * len(rows)
-    for r, f, (ids, p, msp, full) in zip(rows, frames, _rows_from(probs, proto, k), strict=True):
-        yield {
-            "row": r,
-            "frame": f,
-            "variant": variant,
-            "topk": ids,
-            "topk_prob": p,
-            "msp": msp,
-            "probs": full,
-        }
+def _collect(
+    scored: Iterator[Scored], proto, k: int, wnids: list[str], dev: torch.device
+) -> Collector:
+    results = Collector(proto, k, wnids, dev)
+    for probs, rows, frames, variant in scored:
+        results.add(probs, rows, frames, variant)
+    return results
 
 
 def _images(
-    frame, root, cfg, proto, dev, batch_size, k, workers, normalize_on_device: bool | None = None
+    frame, root, cfg, proto, dev, batch_size, workers, normalize_on_device: bool | None = None
 ) -> Rows:
     """Still images; the loader processes start now, the rows flow once a scorer is given.
 
@@ -203,17 +186,17 @@ def _images(
     norm = Normalizer(cfg)
     batches = iter(loader)
 
-    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+    def rows(scorer: Scorer) -> Iterator[Scored]:
         for x, index in tqdm(batches, desc="predict", unit="batch", mininterval=5):
             if normalize_on_device:
                 x = norm.batch(x.to(dev, non_blocking=True))
             probs = scorer(x)
-            yield from _records(probs, proto, k, index.tolist())
+            yield probs, index.tolist(), None, None
 
     return rows
 
 
-def _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
+def _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers) -> Rows:
     """Benchmarks read without resizing (ImageNet-C files) on CUDA: workers read bytes,
     nvJPEG decodes the batch on the GPU, normalisation runs there too. CPU decoding of
     224-px JPEGs tops out far below an H100's ResNet-50 rate."""
@@ -227,33 +210,33 @@ def _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, k, workers) -> 
     norm = Normalizer(cfg)
     batches = iter(loader)
 
-    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+    def rows(scorer: Scorer) -> Iterator[Scored]:
         for items in tqdm(batches, desc="predict (GPU decode)", unit="batch", mininterval=5):
             decoded = decode_on_device(items, Path(root), samples, dev)
             for shape in sorted({tuple(img.shape) for img, _ in decoded}):
                 group = [(img, r) for img, r in decoded if tuple(img.shape) == shape]
                 x = norm.batch(torch.stack([img for img, _ in group]).permute(0, 2, 3, 1))
                 probs = scorer(x)
-                yield from _records(probs, proto, k, [r for _, r in group])
+                yield probs, [r for _, r in group], None, None
 
     return rows
 
 
-def _videos(frame, root, cfg, proto, dev, batch_size, k, workers) -> Rows:
+def _videos(frame, root, cfg, proto, dev, batch_size, workers) -> Rows:
     data = VideoRows(root, frame["sample"].tolist(), cfg)
     per_batch = max(1, batch_size // 32)  # ~31 frames per video
     loader = DataLoader(data, batch_size=per_batch, num_workers=workers, collate_fn=collate_videos)
     batches = iter(loader)
 
-    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+    def rows(scorer: Scorer) -> Iterator[Scored]:
         for x, where in tqdm(batches, desc="predict videos", unit="batch", mininterval=5):
             probs = scorer(x)
-            yield from _records(probs, proto, k, [r for r, _ in where], [f for _, f in where])
+            yield probs, [r for r, _ in where], [f for _, f in where], None
 
     return rows
 
 
-def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, k, workers) -> Rows:
+def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Rows:
     """ImageNet-C without files: decode each clean image once, give it the materializer's
     geometry, then corrupt it in memory for every corruption x severity cell with the same
     per-image seeds, so the pixels equal a materialized set's before JPEG encoding."""
@@ -273,7 +256,7 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, k, workers) -> 
     samples = frame["sample"].tolist()
     batches = iter(loader)
 
-    def rows(scorer: Scorer) -> Iterator[dict[str, Any]]:
+    def rows(scorer: Scorer) -> Iterator[Scored]:
         for batch in tqdm(batches, desc="predict on-the-fly C", unit="batch", mininterval=5):
             for shape in sorted({img.shape for img, _ in batch}):  # one size per forward
                 group = [(img, r) for img, r in batch if img.shape == shape]
@@ -289,64 +272,9 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, k, workers) -> 
                         images, cell.name, cell.level, seeds, params=settings.params
                     )
                     probs = scorer(norm.batch(corrupted))
-                    yield from _records(probs, proto, k, index, variant=cell.variant)
+                    yield probs, index, None, cell.variant
 
     return rows
-
-
-def _table(
-    rows: list[dict[str, Any]], frame: pd.DataFrame, proto: Protocol, kind: str, wnids: list[str]
-):
-    import pyarrow as pa
-
-    idx = np.array([r["row"] for r in rows], dtype=np.int64)
-    variants = [
-        r["variant"] if r["variant"] is not None else frame["variant"].iat[r["row"]] for r in rows
-    ]
-    out = pd.DataFrame(
-        {
-            "sample": frame["sample"].to_numpy()[idx] if len(idx) else [],
-            "target": frame["target"].to_numpy()[idx].astype(np.int64) if len(idx) else [],
-            "wnid": frame["wnid"].to_numpy()[idx] if len(idx) else [],
-            "variant": [v if isinstance(v, str) else "" for v in variants],
-            "frame": np.array([r["frame"] for r in rows], dtype=np.int64),
-        }
-    )
-    columns = {
-        "topk": pa.array([r["topk"].tolist() for r in rows], type=pa.list_(pa.int64())),
-        "topk_prob": pa.array([r["topk_prob"].tolist() for r in rows], type=pa.list_(pa.float32())),
-        "msp": pa.array([r["msp"] for r in rows], type=pa.float32()),
-    }
-    if "labels" in frame.columns:
-        columns["labels"] = pa.array(
-            [list(frame["labels"].iat[i]) for i in idx], type=pa.list_(pa.int64())
-        )
-    if kind == "cue_conflict":
-        columns["probs_subset16"] = pa.array(
-            [_aggregate16(r["probs"], proto, wnids) for r in rows], type=pa.list_(pa.float32())
-        )
-    order = np.lexsort(
-        (out["frame"].to_numpy(), out["sample"].to_numpy(), out["variant"].to_numpy())
-    )
-    table = pa.Table.from_pandas(out, preserve_index=False)
-    for name, col in columns.items():
-        table = table.append_column(name, col)
-    return table.take(pa.array(order))
-
-
-def _aggregate16(probs: np.ndarray, proto: Protocol, wnids: list[str]) -> list[float]:
-    """Cue-conflict: mean probability over each of the 16 categories' classes present in the
-    label space (model-vs-human aggregation); NaN for a category with none."""
-    from shiftlab.data.subsets import CUE_CONFLICT_CATEGORIES, cue_conflict_label_space_indices
-    from shiftlab.labels import LabelSpace
-
-    members = cue_conflict_label_space_indices(LabelSpace("run", tuple(wnids)))
-    position = {int(c): j for j, c in enumerate(proto.class_ids)}
-    out = []
-    for cat in CUE_CONFLICT_CATEGORIES:
-        cols = [position[i] for i in members[cat] if i in position]
-        out.append(float(np.mean(probs[cols])) if cols else float("nan"))
-    return out
 
 
 def _write(table, record: dict[str, Any], out: Path) -> Path:
