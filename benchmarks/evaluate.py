@@ -260,16 +260,24 @@ def part1(w: dict, work: Path) -> dict:
     run_predict(w, out, index=index)
     run_timm(w, passes)
     run_forward(model, batches)
-    t_pred = t_timm = t_fwd = t_one = float("inf")
-    for _ in range(ARGS.repeats):  # interleaved so drift on a shared machine hits all three
-        t_pred = min(t_pred, _best(lambda: run_predict(w, out, index=index), 1)[0])
-        t, timm_top1 = _best(lambda: run_timm(w, passes), 1)
-        t_timm = min(t_timm, t)
-        t_fwd = min(t_fwd, _best(lambda: run_forward(model, batches), 1)[0])
-        t_one = min(
-            t_one,
-            _best(lambda: run_predict(w, work / "pred_one.parquet", index=w["index_one"]), 1)[0],
-        )
+    contenders = {
+        "predict": lambda: run_predict(w, out, index=index),
+        "timm": lambda: run_timm(w, passes),
+        "forward": lambda: run_forward(model, batches),
+        "one": lambda: run_predict(w, work / "pred_one.parquet", index=w["index_one"]),
+    }
+    rounds: list[dict[str, float]] = []
+    timm_top1 = None
+    for r in range(ARGS.repeats):
+        # interleaved, in an order rotated each round, so drift on a shared machine hits
+        # all contenders alike and no one always runs right after another
+        names = list(contenders)[r % 4 :] + list(contenders)[: r % 4]
+        times = {}
+        for name in names:
+            times[name], result = _best(contenders[name], 1)
+            if name == "timm":
+                timm_top1 = result
+        rounds.append(times)
     pred = pq.read_table(out, columns=["sample", "topk"]).to_pandas()
     ours = {s: int(t[0]) for s, t in zip(pred["sample"], pred["topk"], strict=True)}
     agree = (
@@ -277,14 +285,8 @@ def part1(w: dict, work: Path) -> dict:
         if set(ours) == set(timm_top1)
         else float("nan")
     )
-    return {
-        "n": n,
-        "predict": t_pred,
-        "timm": t_timm,
-        "forward": t_fwd,
-        "one": t_one,
-        "agree": agree,
-    }
+    best = {name: min(t[name] for t in rounds) for name in contenders}
+    return {"n": n, **best, "rounds": rounds, "agree": agree}
 
 
 # ---- part 2 -----------------------------------------------------------------------------------
@@ -438,14 +440,19 @@ def report_part1(w: dict, work: Path) -> None:
     print(f"{'  predict on a 1-image index (fixed cost)':<44}{r['one']:>9.3f}")
     marginal = (n - 1) / max(r["predict"] - r["one"], 1e-9)
     print(f"{'  predict per-image rate, fixed cost removed':<44}{'':>9}{marginal:>10.1f}")
-    ok1 = "ok" if rate["predict"] >= rate["timm"] else "BELOW TARGET"
-    ok2 = "ok" if rate["predict"] >= 0.9 * rate["forward"] else "BELOW TARGET"
-    print(
-        f"  predict / timm loop     = {rate['predict'] / rate['timm']:.2f}x   (target >= 1.00x: {ok1})"
-    )
-    print(
-        f"  predict / forward-only  = {rate['predict'] / rate['forward']:.1%}   (target >= 90 %: {ok2})"
-    )
+    # Two estimates of each ratio: best time of each contender, and the median over rounds
+    # of the ratio within a round (contenders seconds apart: a slow phase of a shared
+    # machine hits both sides). The verdict needs both to meet the target.
+    for other, label, target in (("timm", "timm loop", 1.0), ("forward", "forward-only", 0.9)):
+        per_round = sorted(t[other] / t["predict"] for t in r["rounds"])
+        median = float(np.median(per_round))
+        best = r[other] / r["predict"]
+        ok = "ok" if min(best, median) >= target else "BELOW TARGET"
+        print(
+            f"  predict / {label:<13}= {best:.1%} best of each, {median:.1%} median of "
+            f"rounds (target >= {target:.0%}: {ok}); rounds "
+            + " ".join(f"{x:.0%}" for x in per_round)
+        )
     same = ARGS.size == ARGS.image_size
     print(f"  predict / forward-only, fixed cost removed = {marginal / rate['forward']:.1%}")
     print(

