@@ -121,24 +121,30 @@ class Collector:
         return table.take(pa.array(order))
 
 
-def top_k(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def top_k(
+    probs: torch.Tensor, k: int, full_sort: bool | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Top-k values and columns of each row, equal values in ascending column order.
 
     torch.topk leaves the order of equal values unspecified (on the CPU it does not keep
     column order), and ties are common under bf16, whose logits carry 8 significant bits.
     On a GPU one stable sort does it without waiting for the device; on the CPU, where a
-    full sort costs 40x a top-k, only rows with a tie among the k+1 largest are sorted.
+    full sort costs 40x a top-k, only rows with a tie among the k+1 largest are sorted
+    (``full_sort`` picks a way; by default, the device's).
     """
-    if probs.device.type != "cpu":
+    if full_sort is None:
+        full_sort = probs.device.type != "cpu"
+    if full_sort:
         values, cols = torch.sort(probs, dim=1, descending=True, stable=True)
-        return values[:, :k], cols[:, :k]
+        # copies, not views: a kept view would hold the whole sorted batch in memory
+        return values[:, :k].clone(), cols[:, :k].clone()
     m = min(k + 1, probs.shape[1])
     values, cols = torch.topk(probs, m, dim=1)
     tied = (values[:, 1:] == values[:, :-1]).any(dim=1).nonzero().flatten()
     if len(tied):
         v, c = torch.sort(probs[tied], dim=1, descending=True, stable=True)
         values[tied], cols[tied] = v[:, :m], c[:, :m]
-    return values[:, :k], cols[:, :k]
+    return values[:, :k].clone(), cols[:, :k].clone()
 
 
 def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
