@@ -266,3 +266,18 @@ def test_decoder_choice_is_checked_and_recorded(world, tmp_path):
         _predict(world, "val", out, decode="nvjpeg", device="cpu")
     with pytest.raises(UserError, match="allowed: auto, cpu, nvjpeg"):
         _predict(world, "val", out, decode="pil")
+
+
+def test_a_broken_image_names_the_file_and_leaves_no_output(world, tmp_path):
+    import shutil
+
+    root = tmp_path / "val"
+    shutil.copytree(world["root"] / "mininet" / "imagenet" / "val", root)
+    victim = sorted(root.rglob("*.JPEG"))[3]
+    victim.write_bytes(victim.read_bytes()[:40])  # a truncated download
+    frame, meta = build_index("imagenet_val", root, "mininet", "val")
+    index = write_index(frame, meta, tmp_path / "broken.parquet")
+    out = tmp_path / "p.parquet"
+    with pytest.raises(UserError, match=rf"{victim.name}: cannot decode image"):
+        predict(world["ckpt"], index, {"kind": "imagenet_val"}, out, device="cpu")
+    assert not out.exists() and not list(tmp_path.glob(".p.parquet*"))

@@ -43,6 +43,19 @@ class Normalizer:
         return self._on_device[device]
 
 
+# Modules the datasets import lazily, imported up front by their constructors: a loader
+# thread importing them while the main thread imports timm can see a half-initialised
+# torchvision (circular imports are only safe in one thread).
+_RESIZE_MODULES = ("torchvision.transforms.functional",)
+
+
+def _import_now(*modules: str) -> None:
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
+
+
 class ImageRows(Dataset):
     """Index rows as model-ready tensors. With `resize`, the model's eval transform
     (resize to size/crop_pct, centre crop); without, only normalisation (ImageNet-C)."""
@@ -61,6 +74,7 @@ class ImageRows(Dataset):
         self.resize = resize
         self.raw = raw
         self.norm = Normalizer(data_config)
+        _import_now("shiftlab.corrupt.imageio", "PIL.Image", *(_RESIZE_MODULES if resize else ()))
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -166,6 +180,12 @@ class CleanImages(Dataset):
         self.root = Path(root)
         self.samples = samples
         self.settings = settings
+        _import_now(
+            "shiftlab.corrupt.imageio",
+            "shiftlab.corrupt.materialize",
+            "shiftlab.corrupt.transforms",
+            "PIL.Image",
+        )
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -184,6 +204,7 @@ class VideoRows(Dataset):
         self.root = Path(root)
         self.samples = samples
         self.norm = Normalizer(data_config)
+        _import_now("shiftlab.corrupt.video", "av")
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from shiftlab.errors import UserError
+from shiftlab.evaluate.batching import start_batches
 from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device
 from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
 from shiftlab.evaluate.protocol import protocol_for
@@ -70,8 +70,9 @@ def predict(
     proto = protocol_for(kind, wnids, frame["wnid"].tolist(), full=full)
     cfg = dict(meta["data_config"])
     root = index_meta["root"]
-    # Decoding runs in `threads` loader processes beside the forward pass (which uses
-    # `threads` torch threads), so JPEG decoding hides behind compute even at one thread.
+    # Decoding runs beside the forward pass (which uses `threads` torch threads), so it
+    # hides behind compute even at one thread: on a background thread for a CPU run, in
+    # `threads` loader processes feeding a GPU (evaluate/batching.py says why).
     workers = max(1, threads)
     on_the_fly = benchmark.get("source") == "on_the_fly"
     nvjpeg = (
@@ -87,9 +88,8 @@ def predict(
         rows = _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers)
     else:
         rows = _images(frame, root, cfg, proto, dev, batch_size, workers)
-    # Start-up overlaps (~5 % of a 1,000-image job at one thread): the loader processes
-    # are already decoding; the inputs are hashed for the provenance record on a side
-    # thread (started after the fork) while the model is built.
+    # Start-up overlaps: the loader is already decoding, and the inputs are hashed for
+    # the provenance record on a side thread (after any fork) while the model is built.
     inputs = {"checkpoint": checkpoint, "index": index}
     if kind == "imagenet_o" and clean_index is not None:
         inputs["clean_index"] = clean_index
@@ -118,7 +118,7 @@ def predict(
         "device": dev.type,
         "batch_size": batch_size,
         "threads": threads,
-        "loader_workers": workers,
+        "loader": "thread" if dev.type == "cpu" else f"{workers} processes",
     }
     if on_the_fly:
         # CUDA batches are corrupted by the batched torch operators (rounding-level
@@ -164,27 +164,20 @@ def _collect(
 def _images(
     frame, root, cfg, proto, dev, batch_size, workers, normalize_on_device: bool | None = None
 ) -> Rows:
-    """Still images; the loader processes start now, the rows flow once a scorer is given.
+    """Still images; the loader starts now, the rows flow once a scorer is given.
 
     On CUDA the workers hand over uint8 pixels and normalisation runs on the device: a
     quarter of the bytes through shared memory, pinning and the host-to-device copy
-    (timm's prefetcher does the same). On the CPU the workers normalise, off the main
-    process's cores.
+    (timm's prefetcher does the same). On the CPU the loader thread normalises, off the
+    forward's critical path.
     """
     if normalize_on_device is None:
         normalize_on_device = dev.type == "cuda"
     data = ImageRows(
         root, frame["sample"].tolist(), cfg, resize=proto.resize, raw=normalize_on_device
     )
-    loader = DataLoader(
-        data,
-        batch_size=batch_size,
-        num_workers=workers,
-        shuffle=False,
-        pin_memory=dev.type == "cuda",
-    )
+    batches = start_batches(data, batch_size, dev, workers, pin_memory=dev.type == "cuda")
     norm = Normalizer(cfg)
-    batches = iter(loader)
 
     def rows(scorer: Scorer) -> Iterator[Scored]:
         for x, index in tqdm(batches, desc="predict", unit="batch", mininterval=5):
@@ -204,11 +197,8 @@ def _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers) -> Row
 
     samples = frame["sample"].tolist()
     data = EncodedRows(root, samples)
-    loader = DataLoader(
-        data, batch_size=batch_size, num_workers=workers, shuffle=False, collate_fn=list
-    )
+    batches = start_batches(data, batch_size, dev, workers, collate_fn=list)
     norm = Normalizer(cfg)
-    batches = iter(loader)
 
     def rows(scorer: Scorer) -> Iterator[Scored]:
         for items in tqdm(batches, desc="predict (GPU decode)", unit="batch", mininterval=5):
@@ -225,8 +215,7 @@ def _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers) -> Row
 def _videos(frame, root, cfg, proto, dev, batch_size, workers) -> Rows:
     data = VideoRows(root, frame["sample"].tolist(), cfg)
     per_batch = max(1, batch_size // 32)  # ~31 frames per video
-    loader = DataLoader(data, batch_size=per_batch, num_workers=workers, collate_fn=collate_videos)
-    batches = iter(loader)
+    batches = start_batches(data, per_batch, dev, workers, collate_fn=collate_videos)
 
     def rows(scorer: Scorer) -> Iterator[Scored]:
         for x, where in tqdm(batches, desc="predict videos", unit="batch", mininterval=5):
@@ -249,12 +238,9 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Row
     cells = plan_cells("c", settings)
     study_seed = int(bench.get("seed", 0))
     data = CleanImages(root, frame["sample"].tolist(), settings)
-    loader = DataLoader(
-        data, batch_size=batch_size, shuffle=False, collate_fn=list, num_workers=workers
-    )
+    batches = start_batches(data, batch_size, dev, workers, collate_fn=list)
     norm = Normalizer(cfg)
     samples = frame["sample"].tolist()
-    batches = iter(loader)
 
     def rows(scorer: Scorer) -> Iterator[Scored]:
         for batch in tqdm(batches, desc="predict on-the-fly C", unit="batch", mininterval=5):
