@@ -17,8 +17,9 @@ Part 2, the same corruption x severity cells: on-the-fly predict (decode once, c
 in memory) against materializing them to JPEG (``shiftlab corrupt``), indexing the folder
 and predicting the files.
 
-Same thread count everywhere (``torch.set_num_threads``; DataLoader workers follow
-predict's rule, as many as threads), one warm-up run excluded, best of N. With
+Same thread count everywhere (``torch.set_num_threads``; the timm loop gets as many
+DataLoader workers as threads, predict decodes on one background thread on the CPU and in
+that many workers on a GPU), one warm-up run excluded, best of N. With
 ``--device cuda`` all three run on the GPU the way predict does (channels-last, bf16
 autocast), the timm loop like ``validate.py --amp --channels-last``.
 
