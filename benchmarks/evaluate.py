@@ -397,11 +397,8 @@ def profile(w: dict, work: Path) -> None:
 
 def main() -> int:
     import logging
-    import warnings
 
     logging.disable(logging.WARNING)
-    # loaders.resize_center_crop hands torch a read-only array (harmless, once per process)
-    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     tmp = None
     if ARGS.workdir:
         work = Path(ARGS.workdir)

@@ -170,7 +170,7 @@ def resize_center_crop(pixels: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
         mode = InterpolationMode.BILINEAR
     img = F.resize(Image.fromarray(pixels), short, interpolation=mode)
     img = F.center_crop(img, size)
-    return np.asarray(img, dtype=np.uint8)
+    return np.array(img, dtype=np.uint8)  # a writable copy: torch.from_numpy warns on views
 
 
 class CleanImages(Dataset):
