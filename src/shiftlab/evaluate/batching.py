@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -33,7 +33,7 @@ def start_batches(
 ) -> Iterator[Any]:
     """Start preparing the batches of ``data`` in order; returns their iterator."""
     if device.type == "cpu":
-        return BackgroundBatches(data, batch_size, collate_fn or default_collate)
+        return background_batches(data, batch_size, collate_fn or default_collate)
     loader = DataLoader(
         data,
         batch_size=batch_size,
@@ -54,28 +54,30 @@ class _Failed:
 _END = object()
 
 
-class BackgroundBatches:
-    """The batches of a dataset, in order, built by one daemon thread up to ``AHEAD``
-    batches ahead. An error while building a batch is raised by the iterator, with its
-    own type and message; finishing, abandoning or dropping the iterator stops the thread."""
+class Background:
+    """The items of an iterable, produced in order by one daemon thread up to ``AHEAD``
+    items ahead of the consumer. An error raised while producing an item is raised by the
+    iterator, with its own type and message; finishing, abandoning or dropping the
+    iterator stops the thread."""
 
-    def __init__(self, data: Dataset, batch_size: int, collate_fn: Callable[[list[Any]], Any]):
-        self._size = max(1, batch_size)
-        self._n = len(data)
+    def __init__(self, items: Iterable[Any], length: int | None = None):
+        self._length = length
         self._queue: queue.Queue = queue.Queue(maxsize=AHEAD)
         self._stop = threading.Event()
         # the thread holds the queue and the event, not this object, so dropping the
         # iterator unused still reaches __del__ and stops it
         self._thread = threading.Thread(
-            target=_fill,
-            args=(data, self._size, collate_fn, self._queue, self._stop),
-            name="batches",
+            target=_produce,
+            args=(items, self._queue, self._stop),
+            name="background-items",
             daemon=True,
         )
         self._thread.start()
 
     def __len__(self) -> int:
-        return -(-self._n // self._size)
+        if self._length is None:
+            raise TypeError("this background iterator has no known length")
+        return self._length
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -93,12 +95,28 @@ class BackgroundBatches:
         self._stop.set()
 
 
-def _fill(data, size: int, collate, out: queue.Queue, stop: threading.Event) -> None:
-    n = len(data)
+def batches_of(
+    data: Dataset, batch_size: int, collate_fn: Callable[[list[Any]], Any] = list
+) -> Iterator[Any]:
+    """The batches of ``data`` in order (what a DataLoader without shuffling yields),
+    built by whichever thread iterates."""
+    size, n = max(1, batch_size), len(data)
+    for start in range(0, n, size):
+        yield collate_fn([data[i] for i in range(start, min(n, start + size))])
+
+
+def background_batches(
+    data: Dataset, batch_size: int, collate_fn: Callable[[list[Any]], Any]
+) -> Background:
+    """The batches of ``data`` in order, built on a background thread."""
+    count = -(-len(data) // max(1, batch_size))
+    return Background(batches_of(data, batch_size, collate_fn), count)
+
+
+def _produce(items: Iterable[Any], out: queue.Queue, stop: threading.Event) -> None:
     try:
-        for start in range(0, n, size):
-            batch = collate([data[i] for i in range(start, min(n, start + size))])
-            if not _put(out, batch, stop):
+        for item in items:
+            if not _put(out, item, stop):
                 return
     except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread
         _put(out, _Failed(exc), stop)

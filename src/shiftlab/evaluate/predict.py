@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from shiftlab.errors import UserError
-from shiftlab.evaluate.batching import start_batches
+from shiftlab.evaluate.batching import Background, batches_of, start_batches
 from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device
 from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
 from shiftlab.evaluate.protocol import protocol_for
@@ -228,7 +228,11 @@ def _videos(frame, root, cfg, proto, dev, batch_size, workers) -> Rows:
 def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Rows:
     """ImageNet-C without files: decode each clean image once, give it the materializer's
     geometry, then corrupt it in memory for every corruption x severity cell with the same
-    per-image seeds, so the pixels equal a materialized set's before JPEG encoding."""
+    per-image seeds, so the pixels equal a materialized set's before JPEG encoding.
+
+    On the CPU, decoding and corrupting run on a background thread while the main thread
+    runs the forward pass; on CUDA, loader processes decode and the batched torch
+    operators corrupt on the GPU."""
     from shiftlab.corrupt import apply_batch, image_seed
     from shiftlab.corrupt.materialize import parse_settings, plan_cells
 
@@ -237,13 +241,12 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Row
     )
     cells = plan_cells("c", settings)
     study_seed = int(bench.get("seed", 0))
-    data = CleanImages(root, frame["sample"].tolist(), settings)
-    batches = start_batches(data, batch_size, dev, workers, collate_fn=list)
-    norm = Normalizer(cfg)
     samples = frame["sample"].tolist()
+    data = CleanImages(root, samples, settings)
+    norm = Normalizer(cfg)
 
-    def rows(scorer: Scorer) -> Iterator[Scored]:
-        for batch in tqdm(batches, desc="predict on-the-fly C", unit="batch", mininterval=5):
+    def corrupted(batches: Iterable[list]) -> Iterator[tuple[torch.Tensor, list[int], str]]:
+        for batch in batches:
             for shape in sorted({img.shape for img, _ in batch}):  # one size per forward
                 group = [(img, r) for img, r in batch if img.shape == shape]
                 images = torch.from_numpy(np.stack([img for img, _ in group]))
@@ -254,11 +257,17 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Row
                     seeds = [
                         image_seed(study_seed, samples[r], cell.name, cell.level) for r in index
                     ]
-                    corrupted = apply_batch(
-                        images, cell.name, cell.level, seeds, params=settings.params
-                    )
-                    probs = scorer(norm.batch(corrupted))
-                    yield probs, index, None, cell.variant
+                    x = apply_batch(images, cell.name, cell.level, seeds, params=settings.params)
+                    yield norm.batch(x), index, cell.variant
+
+    if dev.type == "cpu":
+        inputs = Background(corrupted(batches_of(data, batch_size)))
+    else:
+        inputs = corrupted(start_batches(data, batch_size, dev, workers, collate_fn=list))
+
+    def rows(scorer: Scorer) -> Iterator[Scored]:
+        for x, index, variant in tqdm(inputs, desc="predict on-the-fly C", mininterval=5):
+            yield scorer(x), index, None, variant
 
     return rows
 
