@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +148,7 @@ def predict(
 
 # A batch scored by the model: (probabilities, index rows, video frames or None, the
 # variant when it is not the index row's own, i.e. an on-the-fly corruption cell).
-Scored = tuple[torch.Tensor, list[int], list[int] | None, str | None]
+Scored = tuple[torch.Tensor, Sequence[int], Sequence[int] | None, str | None]
 Rows = Callable[[Scorer], Iterator[Scored]]
 
 
@@ -184,7 +184,7 @@ def _images(
             if normalize_on_device:
                 x = norm.batch(x.to(dev, non_blocking=True))
             probs = scorer(x)
-            yield probs, index.tolist(), None, None
+            yield probs, index.numpy(), None, None
 
     return rows
 

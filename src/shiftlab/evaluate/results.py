@@ -66,10 +66,9 @@ class Collector:
 
     def _to_host(self) -> None:
         if self._pending:
-            ids = torch.cat([i for i, _ in self._pending]).cpu().numpy().astype(np.int64)
-            probs = torch.cat([p for _, p in self._pending]).float().cpu().numpy()
-            self._ids_host.append(ids)
-            self._probs_host.append(probs.astype(np.float32, copy=False))
+            # class ids are int64 and softmax probabilities float32 already
+            self._ids_host.append(torch.cat([i for i, _ in self._pending]).cpu().numpy())
+            self._probs_host.append(torch.cat([p for _, p in self._pending]).cpu().numpy())
             self._pending = []
 
     def table(self, frame: pd.DataFrame):
