@@ -236,16 +236,27 @@ def test_real_cue_conflict_and_shift(tmp_path):
     sb = value(table, "shape_bias")
     assert sb.value == pytest.approx(100 * 2 / 3) and sb.n == 3
 
+    # A shift probe: steps 0 (the unshifted reference), 1 and 2 of crop_shift.
     shift_rows = []
-    for variant, preds, msps in [("identity", [0, 1, 2, 3], [0.9, 0.8, 0.7, 0.6]),
-                                 ("shift_4", [0, 1, 0, 0], [0.8, 0.8, 0.5, 0.6])]:  # fmt: skip
+    for variant, preds, msps in [("crop_shift_0", [0, 1, 2, 3], [0.9, 0.8, 0.7, 0.6]),
+                                 ("crop_shift_1", [0, 1, 2, 0], [0.9, 0.7, 0.7, 0.6]),
+                                 ("crop_shift_2", [0, 1, 0, 0], [0.8, 0.8, 0.5, 0.6])]:  # fmt: skip
         for i, (p, m) in enumerate(zip(preds, msps, strict=True)):
             shift_rows.append({"sample": f"{variant}/n0{i}/img{i}.JPEG", "target": i, "wnid": f"n0{i}",
                                "variant": variant, "topk": [p], "topk_prob": [m], "msp": m})  # fmt: skip
     table = run_cli(tmp_path, "transforms", write_predictions(tmp_path / "t.parquet", shift_rows))
-    assert value(table, "shift_flip_prob", "shift_4").value == pytest.approx(50.0)
-    assert value(table, "shift_prob_change", "shift_4").value == pytest.approx(100 * 0.3 / 4)
-    assert value(table, "top1", "identity").value == pytest.approx(100.0)
+    assert value(table, "shift_flip_prob", "crop_shift_2").value == pytest.approx(50.0)
+    assert value(table, "shift_prob_change", "crop_shift_2").value == pytest.approx(100 * 0.3 / 4)
+    assert value(table, "shift_flip_prob", "crop_shift_1").value == pytest.approx(25.0)
+    assert value(table, "top1", "crop_shift_0").value == pytest.approx(100.0)
+    assert value(table, "shift_msp", "crop_shift_0").value == pytest.approx(75.0)
+    # Pooled over the probe's steps, by hand: per-image means, then their mean.
+    pooled = {"shift_flip_prob": (0 + 0 + 0.5 + 1) / 4, "shift_flip_prob_consecutive": 0.25,
+              "shift_prob_change": (0.05 + 0.05 + 0.1 + 0) / 4}  # fmt: skip
+    for metric, expected in pooled.items():
+        row = value(table, metric, "crop_shift")
+        assert row.value == pytest.approx(100 * expected), metric
+        assert row.n == 4 and row.ci_low <= row.value <= row.ci_high, metric
 
 
 def test_clean_subset_masks_top1(tmp_path):

@@ -1,5 +1,6 @@
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from study_fixture import make_study
@@ -30,11 +31,46 @@ def test_self_contained_and_every_figure_embedded(full):
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "<script" not in page
     pngs = sorted(p.name for p in (root / "figures").glob("*.png"))
-    assert len(pngs) == 7
+    assert len(pngs) == 8
     assert page.count('src="data:image/png;base64,') == len(pngs)
-    for section in ("effective-robustness", "corruptions", "perturbations", "class-sensitivity", "pairwise",
-                    "calibration", "shape-bias", "methods", "provenance"):  # fmt: skip
+    for section in ("effective-robustness", "corruptions", "perturbations", "shift-probes",
+                    "class-sensitivity", "pairwise", "calibration", "shape-bias", "methods",
+                    "provenance"):  # fmt: skip
         assert f'id="{section}"' in page, section
+
+
+def _section(page: str, anchor: str) -> str:
+    start = page.index(f'<section id="{anchor}">')
+    return page[start : page.index("</section>", start)]
+
+
+def test_headline_rows_of_the_metrics_code_are_shown(full):
+    """CE, mCE and the probes' pooled rows, as the metrics verb names them, are each linked
+    from their section (a renamed metric loses its link and fails here)."""
+    root, page = full
+    summary = pd.read_csv(root / "summary.csv", dtype={"variant": str}, keep_default_na=False)
+    wanted = {
+        "corruptions": (summary.metric.isin(["ce_baseline"]) & (summary.variant != ""))
+        | (summary.metric.isin(["mce_baseline", "relative_mce_baseline", "mean_error"])
+           & (summary.variant == "")),
+        "shift-probes": summary.metric.isin(["shift_flip_prob", "shift_flip_prob_consecutive",
+                                             "shift_prob_change"]) & (summary.variant == "crop_shift"),
+    }  # fmt: skip
+    for anchor, mask in wanted.items():
+        rows = summary[mask]
+        assert len(rows) >= 4 * 3, (anchor, rows)  # 4 runs, at least 3 metrics each
+        assert np.isfinite(rows.value.astype(float)).all(), rows
+        links = set(re.findall(r'href="#s(\d+)"', _section(page, anchor)))
+        missing = [i for i in rows.index if str(i) not in links]
+        assert not missing, (anchor, summary.loc[missing, ["run", "metric", "variant"]])
+    # CE is 100 % for the baseline run against itself
+    base = summary[(summary.metric == "ce_baseline") & (summary.run == "r0")]
+    assert np.allclose(base.value.astype(float), 100.0)
+    # percent with one decimal everywhere, no integer next to a decimal
+    accuracy = _section(page, "accuracy")
+    numbers = re.findall(r'title="summary.csv row \d+">([^<]+)</a>', accuracy)
+    assert numbers and all(re.fullmatch(r"\d+\.\d", n) for n in numbers), numbers
+    assert "Clopper–Pearson" in accuracy
 
 
 def test_every_number_links_to_an_existing_provenance_row(full):

@@ -1,5 +1,6 @@
-"""A tiny synthetic study on disk in the contract layouts (predictions parquets with
-embedded provenance, metrics CSVs), for the aggregate and report tests."""
+"""A tiny synthetic study on disk in the contract layouts, for the aggregate and report tests:
+random predictions parquets with embedded provenance, and metrics CSVs written by the real
+`shiftlab metrics` verb from them (so a renamed metric breaks these tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shiftlab.cli import main
 from shiftlab.hashing import sha256_bytes, sha256_file
+from shiftlab.metrics.corruption import TEST_CORRUPTIONS
+from shiftlab.metrics.shape_bias import CATEGORIES16
 
 WNIDS = ["n01514859", "n01664065", "n02099601", "n02123045", "n02132136", "n02504013"]
 RUNS = {"r0": 0.55, "r1": 0.65, "r2": 0.75, "r3": 0.85}  # clean accuracy per run
@@ -20,8 +24,14 @@ KINDS = {"val": "imagenet_val", "t": "transforms", "c": "imagenet_c", "v2": "ima
 # benchmark -> {variant: accuracy multiplier}
 VARIANTS = {
     "val": {"": 1.0},
-    "t": {"rotation": 0.6, "hflip": 1.0},
-    "c": {"gaussian_noise/1": 0.8, "gaussian_noise/2": 0.6, "contrast/1": 0.9, "contrast/2": 0.7},
+    # two transforms and a shift probe (steps 0..3)
+    "t": {"rotation": 0.6, "hflip": 1.0, **{f"crop_shift_{k}": 1.0 - 0.05 * k for k in range(4)}},
+    # the 15 test corruptions at two severities: enough for CE and mCE
+    "c": {
+        f"{c}/{sev}": (0.9 if sev == 1 else 0.6) - 0.01 * i
+        for i, c in enumerate(TEST_CORRUPTIONS)
+        for sev in (1, 2)
+    },  # fmt: skip
     "v2": {"": 0.85},
     "a": {"": 0.3},
     "p": {"gaussian_noise_2": 1.0, "rotate": 1.0},
@@ -29,9 +39,26 @@ VARIANTS = {
 }
 
 
+def _cue_conflict(acc: float, rng: np.random.Generator, per_class: int) -> pd.DataFrame:
+    """Stimuli <shape>/<shape>N-<texture>M.png; `acc` is the chance of a shape decision."""
+    rows = []
+    for shape in CATEGORIES16[:4]:
+        for i in range(per_class):
+            texture = CATEGORIES16[(CATEGORIES16.index(shape) + 1 + i) % 16]
+            decided = shape if rng.random() < acc else texture
+            probs = rng.random(16) * 0.1
+            probs[CATEGORIES16.index(decided)] = 0.9
+            rows.append({"sample": f"{shape}/{shape}{i}-{texture}{i % 3}.png", "target": -1,
+                         "wnid": "", "variant": "", "frame": -1, "topk": [0], "topk_prob": [0.9],
+                         "msp": 0.9, "probs_subset16": probs.tolist()})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def _predictions(
     bench: str, run: str, acc: float, rng: np.random.Generator, per_class: int
 ) -> pd.DataFrame:
+    if bench == "cue":
+        return _cue_conflict(acc, rng, per_class)
     classes = WNIDS[:3] if bench == "a" else WNIDS
     rows = []
     for variant, factor in VARIANTS[bench].items():
@@ -76,32 +103,22 @@ def write_predictions(path: Path, frame: pd.DataFrame, run: str, bench: str) -> 
     return sha256_file(path)
 
 
-def _metrics(run: str, bench: str, frame: pd.DataFrame, sha: str) -> pd.DataFrame:
-    labelled = frame[frame["target"] >= 0]
-    correct = labelled["topk"].str[0] == labelled["target"]
-    rows = []
-    if bench != "p":
-        rows.append(
-            ("", "top1", 100 * correct.mean(), len(labelled))
-        )  # percent, like shiftlab metrics
+def _metrics(root: Path, run: str, bench: str, baseline: str) -> Path:
+    """The real `shiftlab metrics` verb on one predictions file (+ clean / baseline files)."""
+    preds = root / "predictions"
+    out = root / "metrics" / run / f"{bench}.csv"
+    argv = ["metrics", "--run", run, "--benchmark", bench,
+            "--benchmark-json", json.dumps({"kind": KINDS[bench]}),
+            "--predictions", str(preds / run / f"{bench}.parquet"), "--out", str(out),
+            "--bootstrap", "100"]  # fmt: skip
+    if bench != "val" and (preds / run / "val.parquet").is_file():
+        argv += ["--clean-predictions", str(preds / run / "val.parquet")]
     if bench == "c":
-        for variant, part in labelled.groupby("variant"):
-            rows.append((variant, "error", 100 * (1 - correct[part.index].mean()), len(part)))
-        for corruption in ("gaussian_noise", "contrast"):
-            mask = labelled["variant"].str.startswith(corruption)
-            rows.append((corruption, "ce", 100 * (1 - correct[mask].mean()) / 0.8, int(mask.sum())))
-        rows.append(("", "mce", 0.9, len(labelled)))
-    if bench == "p":
-        for variant in VARIANTS["p"]:
-            rows.append((variant, "fp", 0.1 + 0.05 * list(VARIANTS["p"]).index(variant), 24))
-    if bench == "cue":
-        rows.append(("", "shape_bias", 0.2 + 0.1 * list(RUNS).index(run), len(labelled)))
-    if bench == "val":
-        rows.append(("", "ece", 0.05, len(labelled)))
-    return pd.DataFrame(
-        [{"run": run, "benchmark": bench, "variant": v, "metric": m, "value": x, "ci_low": np.nan,
-          "ci_high": np.nan, "n": n, "predictions_sha256": sha} for v, m, x, n in rows]
-    )  # fmt: skip
+        argv += ["--baseline-predictions", str(preds / baseline / "c.parquet")]
+        if (preds / baseline / "val.parquet").is_file():
+            argv += ["--baseline-clean-predictions", str(preds / baseline / "val.parquet")]
+    assert main(argv) == 0, argv
+    return out
 
 
 def make_study(
@@ -114,12 +131,11 @@ def make_study(
         for bench in benchmarks:
             frame = _predictions(bench, run, acc, rng, per_class)
             path = root / "predictions" / run / f"{bench}.parquet"
-            sha = write_predictions(path, frame, run, bench)
+            write_predictions(path, frame, run, bench)
             preds.append(str(path))
-            mpath = root / "metrics" / run / f"{bench}.csv"
-            mpath.parent.mkdir(parents=True, exist_ok=True)
-            _metrics(run, bench, frame, sha).to_csv(mpath, index=False)
-            metrics.append(str(mpath))
+    for run in RUNS:
+        for bench in benchmarks:
+            metrics.append(str(_metrics(root, run, bench, baseline=next(iter(RUNS)))))
     stats_json = json.dumps({"alpha": 0.05, "correction": "holm", "bootstrap": 200, "seed": 0,
                              "baseline_run": "r0", "clean_benchmark": "val"})  # fmt: skip
     return {"predictions": preds, "metrics": metrics, "stats_json": stats_json}

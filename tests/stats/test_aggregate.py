@@ -6,10 +6,11 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 from scipy.special import logit
-from study_fixture import make_study
+from study_fixture import VARIANTS, make_study
 
 from shiftlab.cli import main
 from shiftlab.errors import UserError
+from shiftlab.metrics.corruption import TEST_CORRUPTIONS
 from shiftlab.stats.aggregate import StatsConfig
 from shiftlab.stats.inputs import PROVENANCE_COLUMNS, SUMMARY_COLUMNS
 
@@ -129,8 +130,9 @@ def test_effective_robustness_equals_linregress(aggregated):
 
 def test_seed_conditions(aggregated):
     seed = pd.read_csv(aggregated / "stats" / "seed_ttests.csv")
-    assert set(seed[seed.benchmark == "t"].condition) == {"rotation", "hflip"}
-    assert set(seed[seed.benchmark == "c"].condition) == {"gaussian_noise", "contrast"}
+    # every transformation and probe step of the fixture; C's corruptions, severities pooled
+    assert set(seed[seed.benchmark == "t"].condition) == set(VARIANTS["t"])
+    assert set(seed[seed.benchmark == "c"].condition) == set(TEST_CORRUPTIONS)
 
 
 def test_missing_benchmarks_and_bad_config(tmp_path):

@@ -62,8 +62,6 @@ ACCURACY_KINDS = (
     "imagenet_train", "imagenet_val", "imagenet_v2", "imagenet_sketch",
     "imagenet_a", "imagenet_r", "folder", "transforms",
 )  # fmt: skip
-# Variant names that mean "not shifted" in a transforms benchmark, in order of preference.
-UNSHIFTED_VARIANTS = ("shift_0", "identity", "none", "clean", "")
 
 
 @dataclass
@@ -165,10 +163,10 @@ def proportion_row(variant: str, metric: str, k: int, n: int, alpha: float) -> R
     """k successes of n trials -> percent with a Clopper-Pearson interval."""
     low, high = clopper_pearson(k, n, alpha)
     value = 100.0 * k / n if n else float("nan")
-    return _row(variant, metric, value, 100.0 * low, 100.0 * high, n)
+    return metric_row(variant, metric, value, 100.0 * low, 100.0 * high, n)
 
 
-def _row(variant: str, metric: str, value: float, low: float, high: float, n: int) -> Row:
+def metric_row(variant: str, metric: str, value: float, low: float, high: float, n: int) -> Row:
     return {
         "variant": variant,
         "metric": metric,
@@ -235,7 +233,7 @@ def _calibration_rows(variant: str, conf: np.ndarray, ok: np.ndarray, opts: Opti
     low, high = np.broadcast_to(low, 2), np.broadcast_to(high, 2)
     names = ("ece", "rms_calibration_error")
     return [
-        _row(variant, m, 100 * point[i], 100 * low[i], 100 * high[i], conf.size)
+        metric_row(variant, m, 100 * point[i], 100 * low[i], 100 * high[i], conf.size)
         for i, m in enumerate(names)
     ]
 
@@ -304,8 +302,10 @@ def accuracy_metrics(preds: Predictions, opts: Options) -> list[Row]:
         rows += _clean_subset_rows(preds, opts)
     if kind == "imagenet_real":
         rows += real_metrics(preds, opts)
-    if any(v.startswith("shift_") for v in variants):
-        rows += shift_metrics(preds, opts)
+    if kind == "transforms":
+        from shiftlab.metrics.probes import probe_metrics  # imports this module
+
+        rows += probe_metrics(preds, opts)
     return rows
 
 
@@ -322,63 +322,7 @@ def real_metrics(preds: Predictions, opts: Options) -> list[Row]:
             hits = real_hits(topk, labels, k)
             rows.append(proportion_row("", f"real_top{k}", int(hits.sum()), hits.size, opts.alpha))
     excluded = sum(1 for x in labels if len(x) == 0)
-    rows.append(_row("", "real_excluded", excluded, np.nan, np.nan, len(labels)))
-    return rows
-
-
-def _reference_variant(variants: list[str]) -> str | None:
-    return next((v for v in UNSHIFTED_VARIANTS if v in variants), None)
-
-
-def shift_metrics(preds: Predictions, opts: Options) -> list[Row]:
-    """Shift consistency of each `shift_*` variant vs the unshifted image (matched by image)."""
-    frame = preds.frame.assign(_key=preds.image_keys(), _top1=preds.topk[:, 0])
-    variants = sorted(frame["variant"].unique())
-    ref_name = _reference_variant(variants)
-    if ref_name is not None:
-        ref = frame[frame["variant"] == ref_name]
-    elif opts.clean is not None:
-        clean = opts.clean
-        ref = clean.frame.assign(_key=clean.image_keys(), _top1=clean.topk[:, 0])
-    else:
-        print(
-            "shiftlab metrics: no unshifted variant or --clean-predictions; skipping shift consistency",
-            file=sys.stderr,
-        )
-        return []
-    ref = ref.drop_duplicates("_key").set_index("_key")
-    rows = []
-    for variant in variants:
-        if not variant.startswith("shift_") or variant == ref_name:
-            continue
-        cur = frame[frame["variant"] == variant]
-        cur = cur[cur["_key"].isin(ref.index)]
-        if cur.empty:
-            continue
-        r = ref.loc[cur["_key"]]
-        flips = cur["_top1"].to_numpy() != r["_top1"].to_numpy()
-        rows.append(
-            proportion_row(variant, "shift_flip_prob", int(flips.sum()), flips.size, opts.alpha)
-        )
-        if "msp" in cur.columns and "msp" in r.columns:
-            change = np.abs(cur["msp"].to_numpy(float) - r["msp"].to_numpy(float))
-            low, high = bootstrap_ci(
-                lambda idx, c=change: c[idx[0]].mean(),
-                [change.size],
-                opts.reps,
-                opts.seed,
-                opts.alpha,
-            )
-            rows.append(
-                _row(
-                    variant,
-                    "shift_prob_change",
-                    100 * change.mean(),
-                    100 * low,
-                    100 * high,
-                    change.size,
-                )
-            )
+    rows.append(metric_row("", "real_excluded", excluded, np.nan, np.nan, len(labels)))
     return rows
 
 
@@ -541,7 +485,7 @@ def imagenet_c_metrics(preds: Predictions, opts: Options) -> list[Row]:
             if variant == ""
             else int(counts[[c[0] == variant for c in run.cells]].sum())
         )
-        rows.append(_row(variant, metric, point[(variant, metric)], low[i], high[i], n))
+        rows.append(metric_row(variant, metric, point[(variant, metric)], low[i], high[i], n))
     return rows
 
 
@@ -637,7 +581,7 @@ def imagenet_p_metrics(preds: Predictions, opts: Options) -> list[Row]:
     rows = []
     for i, (variant, metric) in enumerate(keys):
         n = len(run[variant][0]) if variant else sum(len(run[v][0]) for v in averaged)
-        rows.append(_row(variant, metric, point[(variant, metric)], low[i], high[i], n))
+        rows.append(metric_row(variant, metric, point[(variant, metric)], low[i], high[i], n))
     return rows
 
 
@@ -688,7 +632,7 @@ def imagenet_o_metrics(preds: Predictions, opts: Options) -> list[Row]:
     low, high = np.broadcast_to(low, 3), np.broadcast_to(high, 3)
     n = in_scores.size + out_scores.size
     return [
-        _row("", m + suffix, 100 * point[i], 100 * low[i], 100 * high[i], n)
+        metric_row("", m + suffix, 100 * point[i], 100 * low[i], 100 * high[i], n)
         for i, m in enumerate(("aupr", "auroc", "fpr95"))
     ]
 

@@ -6,7 +6,10 @@ Convolutional Networks Shift-Invariant Again", ICML, "consistency"):
 - shift_flip_prob = P(top-1 of the shifted image != top-1 of the unshifted image);
 - shift_prob_change = mean |MSP(shifted) - MSP(unshifted)|, the mean absolute change of the
   top-1 probability.
-Pairs are matched by image; both are fractions in [0, 1].
+- shift_flip_prob_consecutive = P(top-1 differs between consecutive shifts k-1 and k);
+- shift_msp = mean top-1 probability at one shift (the probability-vs-shift curve).
+Pairs are matched by image; the functions return fractions in [0, 1], the metrics CSV
+percent (`shiftlab.metrics.probes` builds the rows of each probe).
 """
 
 from __future__ import annotations
@@ -44,3 +47,26 @@ def shift_prob_change(reference_msp: Sequence[float], shifted_msp: Sequence[floa
     if ref.shape != cur.shape:
         raise ValueError("reference and shifted probabilities must be paired")
     return float(np.mean(np.abs(cur - ref))) if ref.size else float("nan")
+
+
+@register_metric(
+    "shift_flip_prob_consecutive",
+    unit="%",
+    interval="bootstrap",
+    doc="P(top-1 changes) between consecutive shifts of a probe, pooled over steps",
+)
+def consecutive_flip_probability(top1_by_step: np.ndarray) -> float:
+    """Fraction of (image, step) pairs whose top-1 differs from the previous step's."""
+    steps = np.asarray(top1_by_step)
+    if steps.ndim != 2 or steps.shape[1] < 2:
+        raise ValueError("need an images x steps array with at least two steps")
+    return float(np.mean(steps[:, 1:] != steps[:, :-1])) if steps.size else float("nan")
+
+
+@register_metric(
+    "shift_msp", unit="%", interval="bootstrap", doc="mean top-1 probability at one shift"
+)
+def mean_top1_probability(msp: Sequence[float]) -> float:
+    """Mean maximum softmax probability: one point of the probability-vs-shift curve."""
+    values = np.asarray(msp, dtype=float)
+    return float(values.mean()) if values.size else float("nan")

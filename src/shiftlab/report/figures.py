@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from shiftlab.report.tables import Results
 
@@ -76,19 +77,22 @@ def accuracy_scatter(results: Results, path: Path) -> Path | None:
 
 
 def ce_per_corruption(results: Results, path: Path) -> Path | None:
-    """Corruption error (AlexNet-normalised) per corruption, one bar per run."""
-    ce = results.metric("ce")
-    ce = ce[ce["variant"] != ""]
-    if ce.empty:
+    """Corruption error per corruption (AlexNet-normalised, else vs the baseline run), one bar
+    per run; 100 % is the reference model."""
+    references = {"ce_alexnet": "AlexNet", "ce_baseline": "baseline run"}
+    metric = next((m for m in references if (results.metric(m)["variant"] != "").any()), None)
+    if metric is None:
         return None
+    reference = references[metric]
+    ce = results.metric(metric)
+    ce = ce[ce["variant"] != ""]
     table = ce.pivot_table(index="variant", columns="run", values="value", aggfunc="first")
     plt = _plt()
-    fig, ax = plt.subplots(
-        figsize=(max(5.0, 0.55 * len(table) * max(1, len(table.columns)) / 2), 3.6)
-    )
+    width = min(14.0, max(5.0, 0.55 * len(table) * max(1, len(table.columns)) / 2))
+    fig, ax = plt.subplots(figsize=(width, 3.6))
     table.plot.bar(ax=ax, width=0.8)
-    ax.axhline(1.0, color="grey", ls=":", lw=1)
-    ax.set_ylabel("CE (AlexNet = 1)")
+    ax.axhline(100.0, color="grey", ls=":", lw=1)
+    ax.set_ylabel(f"CE, % ({reference} = 100)")
     ax.set_xlabel("corruption")
     ax.legend(fontsize=7, title="run")
     return _save(fig, path)
@@ -190,16 +194,47 @@ def reliability(results: Results, path: Path, benchmark: str | None = None) -> P
 
 
 def shape_bias(results: Results, path: Path) -> Path | None:
-    """Shape bias on cue-conflict stimuli per run (0 = texture, 1 = shape)."""
+    """Shape bias on cue-conflict stimuli per run, in percent with its interval
+    (0 % = all texture decisions, 100 % = all shape decisions)."""
     sb = results.metric("shape_bias", variant="")
     if sb.empty:
         return None
     sb = sb.sort_values("value")
+    value = sb["value"].astype(float).to_numpy()
+    err = np.abs(
+        np.vstack([value - sb["ci_low"].astype(float), sb["ci_high"].astype(float) - value])
+    )
     fig, ax = _plt().subplots(figsize=(5.5, 0.4 * len(sb) + 1.2))
-    ax.barh(sb["run"] + " (" + sb["benchmark"] + ")", sb["value"].astype(float), color="C2")
-    ax.axvline(0.5, color="grey", ls=":", lw=1)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("shape bias  (texture 0 ... 1 shape)")
+    ax.barh(sb["run"] + " (" + sb["benchmark"] + ")", value, color="C2", xerr=np.nan_to_num(err),
+            capsize=2)  # fmt: skip
+    ax.axvline(50.0, color="grey", ls=":", lw=1)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("shape bias, %  (texture 0 ... 100 shape)")
+    return _save(fig, path)
+
+
+def shift_probes(results: Results, path: Path) -> Path | None:
+    """Probability that top-1 differs from the unshifted image, against the shift in pixels:
+    one panel per probe, one line per run."""
+    rows = results.metric("shift_flip_prob")
+    parts = rows["variant"].str.extract(r"^(?P<probe>.+)_(?P<step>\d+)$")
+    rows = rows.assign(probe=parts["probe"], step=pd.to_numeric(parts["step"])).dropna(
+        subset=["probe"]
+    )
+    if rows.empty:
+        return None
+    probes = list(dict.fromkeys(rows["probe"]))
+    fig, axes = _grid(len(probes))
+    for ax, probe in zip(axes, probes, strict=True):
+        for run, part in rows[rows["probe"] == probe].groupby("run"):
+            part = part.sort_values("step")
+            ax.plot(part["step"], part["value"].astype(float), marker="o", ms=3, label=run)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("shift (pixels from the unshifted image)")
+        ax.set_ylabel("P(top-1 changes), %")
+        ax.set_title(probe)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -215,6 +250,7 @@ FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
     ),
     "reliability.png": (reliability, "Reliability diagrams"),
     "shape_bias.png": (shape_bias, "Shape bias"),
+    "shift_probes.png": (shift_probes, "Top-1 changes against the shift, per probe"),
 }
 
 

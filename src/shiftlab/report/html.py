@@ -36,10 +36,12 @@ tr:target{background:#fff4c2}
 """
 
 METHODS = """
-<p><b>Accuracy intervals.</b> Top-1/top-5 accuracies carry 95&nbsp;% percentile bootstrap
-intervals ({bootstrap} resamples of the images, seed {seed}). For 0/1 outcomes the resampled
-count of correct images is drawn from its exact bootstrap distribution (binomial), which equals
-resampling image indices.</p>
+<p><b>Intervals.</b> Proportions of images (top-1/top-5 accuracy, error per ImageNet-C cell,
+flip rate of one shift step, shape bias) carry exact 95&nbsp;% Clopper&ndash;Pearson intervals.
+Numbers derived from many images at once (CE, mCE, mFR, mT5D, AUPR, calibration errors,
+pooled shift-probe rates) carry 95&nbsp;% percentile bootstrap intervals over images (videos
+for ImageNet-P; {bootstrap} resamples, seed {seed}). Percentages are shown with one decimal,
+p-values with three significant digits.</p>
 <p><b>Seed analyses, reproduced.</b> For each transformation (and each ImageNet-C corruption,
 severities pooled) and each class, a two-sided Student t-test compares the class's accuracy across
 the study's runs on clean images (control, benchmark <code>{clean}</code>) with its accuracy under
@@ -75,7 +77,22 @@ def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+# Summary metrics in percent or percentage points that are not in the metrics registry.
+PERCENT_METRICS = ("eff_robustness", "top1_diff_vs/", "clean_top1/")
+
+
+def _unit(metric: str) -> str:
+    from shiftlab.metrics.registry import get_metric
+
+    try:
+        return get_metric(metric).unit
+    except KeyError:
+        return "%" if metric.startswith(PERCENT_METRICS) else ""
+
+
 def _fmt(metric: str, value) -> str:
+    """One format per kind of number: p-values 3 significant digits, counts whole, percent
+    with one decimal, anything else (slopes, positions) with three."""
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -84,8 +101,11 @@ def _fmt(metric: str, value) -> str:
         return "–"
     if "_p" in metric or metric.startswith("p_"):
         return f"{x:.3g}"
-    if metric.startswith("classes_") or (x.is_integer() and abs(x) >= 10):
+    unit = _unit(metric)
+    if metric.startswith("classes_") or unit == "images":
         return f"{x:.0f}"
+    if unit == "%":
+        return f"{x:.1f}"
     return f"{x:.3f}"
 
 
@@ -154,15 +174,54 @@ def _section(anchor: str, title: str, parts: list[str]) -> tuple[str, str] | Non
     return anchor, f'<section id="{anchor}"><h2>{_e(title)}</h2>{body}</section>'
 
 
+# The names the metrics code writes (shiftlab.metrics.compute / probes); AlexNet first.
+CE_METRICS = ("ce_alexnet", "ce_baseline")
+MCE_METRICS = ("mce_alexnet", "relative_mce_alexnet", "mce_baseline", "relative_mce_baseline",
+               "mean_error_19", "mean_error")  # fmt: skip
+PROBE_METRICS = ("shift_flip_prob", "shift_flip_prob_consecutive", "shift_prob_change", "shift_msp")
+
+
+def _corruption_parts(results: Results, figs: dict[str, Path]) -> list[str]:
+    """CE per corruption (each normalisation present), mCE / relative mCE, error by severity."""
+    s = results.summary
+    parts = [figure("ce_per_corruption.png", figs.get("ce_per_corruption.png"))]
+    for metric in CE_METRICS:
+        ce = s[(s["metric"] == metric) & (s["variant"] != "")]
+        if not ce.empty:
+            ce = ce.assign(col=ce["benchmark"] + ":" + ce["variant"])
+            parts.append(f"<p>Corruption error <code>{metric}</code> (%, 100 = the reference):</p>"
+                         + pivot(ce, "run", "col", "run \\ corruption"))  # fmt: skip
+    mce = s[s["metric"].isin(MCE_METRICS) & (s["variant"] == "")]
+    mce = mce.assign(col=mce["benchmark"] + ":" + mce["metric"])
+    parts += [pivot(mce, "run", "col", "run"),
+              figure("error_vs_severity.png", figs.get("error_vs_severity.png"))]  # fmt: skip
+    return parts
+
+
+def _probe_parts(results: Results, figs: dict[str, Path]) -> list[str]:
+    """Pooled consistency per run and probe, and the flip-probability-vs-shift curves."""
+    s = results.summary
+    pooled = s[s["metric"].isin(PROBE_METRICS[:3]) & ~s["variant"].str.match(r".*_\d+$")
+               & (s["variant"] != "")]  # fmt: skip
+    if pooled.empty:
+        return []
+    pooled = pooled.assign(col=pooled["variant"] + ":" + pooled["metric"])
+    return [
+        figure("shift_probes.png", figs.get("shift_probes.png")),
+        "<p>Pooled over each probe's steps (%, bootstrap interval over images): top-1 changes vs "
+        "the unshifted image, between consecutive shifts, and the mean change of the top-1 "
+        "probability.</p>",
+        pivot(pooled, "run", "col", "run"),
+    ]
+
+
 def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     s = results.summary
     out = []
     top1 = results.metric("top1", variant="")
-    out.append(
-        _section(
-            "accuracy", "Accuracy (top-1, 95 % bootstrap CI)", [pivot(top1, "run", "benchmark")]
-        )
-    )
+    out.append(_section("accuracy", "Accuracy (top-1, %, 95 % Clopper–Pearson interval)", [
+        pivot(top1, "run", "benchmark"),
+    ]))  # fmt: skip
     er = s[s["metric"] == "eff_robustness"]
     slope = s[s["metric"] == "eff_robustness_slope"]
     out.append(_section("effective-robustness", "Effective robustness", [
@@ -170,22 +229,18 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         pivot(er, "run", "benchmark"),
         "<p>Slope of the logit fit per benchmark:</p>" + pivot(slope, "run", "benchmark") if not slope.empty else "",
     ]))  # fmt: skip
-    ce = results.metric("ce")
-    mce = s[s["metric"].isin(["mce", "relative_mce", "mean_error_19"]) & (s["variant"] == "")]
-    out.append(_section("corruptions", "Common corruptions", [
-        figure("ce_per_corruption.png", figs.get("ce_per_corruption.png")),
-        pivot(ce[ce["variant"] != ""], "run", "variant", "run \\ corruption"),
-        pivot(mce, "run", "metric"),
-        figure("error_vs_severity.png", figs.get("error_vs_severity.png")),
-    ]))  # fmt: skip
+    out.append(_section("corruptions", "Common corruptions", _corruption_parts(results, figs)))
     fp = s[s["metric"].isin(["fp", "t5d"]) & (s["variant"] != "")]
-    flips = s[s["metric"].isin(["mfr", "mt5d", "shift_flip_prob"]) & (s["variant"] == "")]
+    flips = s[s["metric"].isin(["mfr", "mt5d"]) & (s["variant"] == "")]
     out.append(_section("perturbations", "Perturbation stability", [
         figure("flip_probability.png", figs.get("flip_probability.png")),
         pivot(fp[fp["metric"] == "fp"], "run", "variant", "run \\ perturbation (FP)"),
         pivot(fp[fp["metric"] == "t5d"], "run", "variant", "run \\ perturbation (T5D)"),
         pivot(flips, "run", "metric"),
     ]))  # fmt: skip
+    out.append(
+        _section("shift-probes", "Shift probes (1-pixel shifts)", _probe_parts(results, figs))
+    )
     counts = s[s["metric"].str.startswith("classes_")].assign(
         condition=lambda f: f["benchmark"] + ":" + f["variant"]
     )
@@ -218,8 +273,8 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     out.append(_section("shape-bias", "Shape bias", [
         figure("shape_bias.png", figs.get("shape_bias.png")), pivot(sb, "run", "benchmark"),
     ]))  # fmt: skip
-    shown = {"top1", "eff_robustness", "eff_robustness_slope", "ce", "mce", "relative_mce", "mean_error_19", "fp",
-             "t5d", "mfr", "mt5d", "shift_flip_prob", "ece", "rms_calibration_error", "shape_bias",
+    shown = {"top1", "eff_robustness", "eff_robustness_slope", *CE_METRICS, *MCE_METRICS, "fp",
+             "t5d", "mfr", "mt5d", *PROBE_METRICS, "ece", "rms_calibration_error", "shape_bias",
              "class_shift_mean", "class_shift_p_wilcoxon_adj"}  # fmt: skip
     other = s[(s["variant"] == "") & ~s["metric"].isin(shown) & (s["run"] != "*")
               & ~s["metric"].str.contains("/")]  # fmt: skip
