@@ -8,6 +8,7 @@ jobs (plus the aggregation), never the whole DAG.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,10 @@ class Study:
     def trained_runs(self) -> list[str]:
         return [r for r, e in self.runs.items() if e["recipe"] is not None]
 
+    def trained_recipes_json(self) -> str:
+        """{run: recipe entry} of the fine-tuned runs, for the report's fine-tuning table."""
+        return json.dumps({r: self.recipe_entry(r) for r in self.trained_runs()}, sort_keys=True)
+
     def checkpoint(self, run: str) -> str:
         """The checkpoint a run is evaluated with: fine-tuned, or its initial weights."""
         name = "final.pt" if self.run(run)["recipe"] is not None else "init.pt"
@@ -224,10 +229,13 @@ class Study:
         return " ".join(flags)
 
     def benchmark_entry(self, bid: str) -> dict[str, Any]:
-        """The benchmark's config entry, plus what on-the-fly corruption needs."""
+        """The benchmark's config entry, plus what on-the-fly corruption needs and, for
+        ImageNet-P, the study's difficulty (the frame stride its metrics use)."""
         entry = dict(self.bench(bid))
         if entry["source"] == "on_the_fly":
             entry |= self.corrupt_settings("c") | {"seed": self.config["seed"]}
+        if entry["kind"] == "imagenet_p":
+            entry.setdefault("difficulty", self.config["corruptions"]["difficulty"])
         return entry
 
     def prediction(self, run: str, bid: str) -> str:

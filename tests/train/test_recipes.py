@@ -143,3 +143,13 @@ def test_each_recipe_loss_falls(name: str, world: tuple[Path, Path], tmp_path: P
     ckpt = torch.load(out, weights_only=True)
     assert ckpt["model"]["data_config"]["input_size"] == [3, 32, 32]
     assert ckpt["provenance"]["params"]["recipe"] == name
+
+
+def test_corruption_aug_holds_out_the_test_corruptions_by_default() -> None:
+    from shiftlab.metrics.corruption import TEST_CORRUPTIONS, VALIDATION_CORRUPTIONS
+    from shiftlab.train.augment import corruption_names
+
+    recipe = create_recipe({"base": "corruption_aug"})
+    trained = corruption_names(list(recipe["corruptions"]))
+    assert sorted(trained) == sorted(VALIDATION_CORRUPTIONS)
+    assert not set(trained) & set(TEST_CORRUPTIONS)

@@ -62,6 +62,7 @@ rule report:
     input:
         summary=f"{STUDY}/summary.csv",
         stats=expand(f"{STUDY}/stats/{{table}}.csv", table=STATS_TABLES),
+        histories=S.histories(),
     output:
         report=report(
             f"{STUDY}/report.html",
@@ -80,7 +81,9 @@ rule report:
         ENV
     params:
         results=output_dir,
+        recipes=S.trained_recipes_json(),
         code=code_hash("report"),
     shell:
         "shiftlab report --results-dir {params.results} --out {output.report}"
-        " --figures-dir {output.figures} > {log} 2>&1"
+        " --figures-dir {output.figures} --histories {input.histories}"
+        " --recipes-json {params.recipes:q} > {log} 2>&1"

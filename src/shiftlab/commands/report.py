@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--study", default=None, help="study name shown in the title (default: folder name)"
     )
+    parser.add_argument(
+        "--histories", nargs="*", default=[], help="train/<run>/history.csv of fine-tuned runs"
+    )
+    parser.add_argument(
+        "--recipes-json", default="{}", help="JSON {run: recipe entry} of the fine-tuned runs"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,9 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from shiftlab.report.figures import make_figures
     from shiftlab.report.html import render
     from shiftlab.report.tables import load_results
+    from shiftlab.report.training import read_histories
 
     root = Path(args.results_dir)
     results = load_results(root)
+    results.training = read_histories(args.histories)
+    results.recipes = json.loads(args.recipes_json)
     sidecar = root / "summary.csv.prov.json"
     stats_cfg = {}
     if sidecar.is_file():

@@ -238,6 +238,28 @@ def shift_probes(results: Results, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def training_curves(results: Results, path: Path) -> Path | None:
+    """Training loss and accuracy (train and, where recorded, held-out val) per epoch."""
+    hist = results.training
+    if hist.empty:
+        return None
+    fig, (loss_ax, acc_ax) = _grid(2)
+    for i, (run, part) in enumerate(hist.groupby("run", sort=True)):
+        part = part.sort_values("epoch")
+        color = f"C{i % 10}"
+        loss_ax.plot(part["epoch"], part["loss"], marker="o", ms=3, color=color, label=run)
+        acc_ax.plot(part["epoch"], 100 * part["acc"], marker="o", ms=3, color=color, label=run)
+        if "val_acc" in part and part["val_acc"].notna().any():
+            acc_ax.plot(part["epoch"], 100 * part["val_acc"], ls="--", color=color)
+    loss_ax.set_ylabel("training loss")
+    acc_ax.set_ylabel("accuracy, % (solid train, dashed val)")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 # file name -> (function, title); order = order in the report
 FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
     "accuracy_scatter.png": (accuracy_scatter, "Shifted vs clean accuracy with the logit fit"),
@@ -251,6 +273,7 @@ FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
     "reliability.png": (reliability, "Reliability diagrams"),
     "shape_bias.png": (shape_bias, "Shape bias"),
     "shift_probes.png": (shift_probes, "Top-1 changes against the shift, per probe"),
+    "training_curves.png": (training_curves, "Training curves of the fine-tuned runs"),
 }
 
 

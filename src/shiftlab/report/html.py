@@ -16,6 +16,7 @@ import pandas as pd
 
 from shiftlab.report.figures import FIGURES
 from shiftlab.report.tables import Results
+from shiftlab.report.training import training_table
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d2330;background:#fafbfc}
@@ -264,6 +265,15 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         "<p>Exact McNemar p (corrected):</p>" + pivot(label(mcn), "pair", "benchmark") if not mcn.empty else "",
         "<p>Wilcoxon signed-rank p on class-wise accuracy (corrected):</p>" + pivot(label(wil), "pair", "benchmark") if not wil.empty else "",
     ]))  # fmt: skip
+    if results.recipes:
+        table = training_table(results.training, results.recipes)
+        out.append(_section("fine-tuning", "Fine-tuning", [
+            figure("training_curves.png", figs.get("training_curves.png")),
+            "<p>Last epoch of each fine-tuned run (train/&lt;run&gt;/history.csv), and the "
+            "ImageNet-C corruptions its recipe trained on: a run that saw a test corruption has "
+            "no held-out mCE.</p>",
+            plain_table(table, ("run", "recipe", "corruptions trained on", "test corruptions")),
+        ]))  # fmt: skip
     calib = s[s["metric"].isin(["ece", "rms_calibration_error"]) & (s["variant"] == "")]
     calib = calib.assign(col=calib["benchmark"] + ":" + calib["metric"])
     out.append(_section("calibration", "Calibration", [

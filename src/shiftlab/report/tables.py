@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +37,9 @@ class Results:
     root: Path
     summary: pd.DataFrame
     stats: dict[str, pd.DataFrame]
+    # fine-tuned runs: per-epoch histories (a `run` column) and their recipe entries
+    training: pd.DataFrame = field(default_factory=pd.DataFrame)
+    recipes: dict[str, dict] = field(default_factory=dict)
 
     def metric(self, metric: str, variant: str | None = None) -> pd.DataFrame:
         rows = self.summary[self.summary["metric"] == metric]

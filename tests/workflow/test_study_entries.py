@@ -1,0 +1,49 @@
+"""Config settings that must reach the jobs that use them, checked on the planned commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from shiftlab import config as study_config
+from shiftlab.workflow import Study
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _test_config() -> dict:
+    return yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+
+
+def test_imagenet_p_difficulty_reaches_its_metrics_entry():
+    cfg = _test_config()
+    cfg["corruptions"]["difficulty"] = 3
+    study = Study(study_config.validate(cfg))
+    assert study.benchmark_entry("p")["difficulty"] == 3
+    assert "difficulty" not in study.benchmark_entry("val")
+
+
+def test_planned_metrics_command_carries_the_difficulty(tmp_path):
+    """Through `snakemake -n -p`: the metrics job of ImageNet-P is told the stride."""
+    cfg = _test_config()
+    cfg["corruptions"]["difficulty"] = 2
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    target = f"results/{cfg['study']}/metrics/tiny-c/p.csv"
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "-p", "--cores", "1", "-s", str(ROOT / "Snakefile"),
+         target, "--directory", str(tmp_path), "--configfile", str(path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    command = next(line for line in out.splitlines() if "shiftlab metrics --run" in line)
+    entry = re.search(r"--benchmark-json '(\{.*?\})'", command)
+    assert entry, command
+    assert json.loads(entry.group(1))["difficulty"] == 2
