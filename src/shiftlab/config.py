@@ -160,7 +160,12 @@ def cross_check(config: dict[str, Any], check_paths: bool = True) -> list[str]:
             path = entry.get("path")
             if not path:
                 problems.append(f"{where}.path: required for source 'local'")
-            elif check_paths and not Path(path).is_dir():
+            elif check_paths and kind == "imagenet_real" and not Path(path).is_file():
+                problems.append(
+                    f"{where}.path: {path!r} is not a file; a local ReaL copy is the labels file "
+                    "real.json (its images are those of the `from` benchmark)"
+                )
+            elif check_paths and kind != "imagenet_real" and not Path(path).is_dir():
                 problems.append(f"{where}.path: {path!r} does not exist or is not a folder")
         if kind == "imagenet_v2" and entry.get("variant") not in (
             "matched-frequency",

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from shiftlab import config as study_config
+from shiftlab.errors import UserError
 from shiftlab.workflow import Study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +49,27 @@ def test_planned_metrics_command_carries_the_difficulty(tmp_path):
     entry = re.search(r"--benchmark-json '(\{.*?\})'", command)
     assert entry, command
     assert json.loads(entry.group(1))["difficulty"] == 2
+
+
+def test_local_real_labels_file_is_accepted_and_reaches_the_index_job(tmp_path):
+    labels = tmp_path / "real.json"
+    labels.write_text("[[0], [], [1, 2]]")
+    cfg = _test_config()
+    cfg["benchmarks"]["real"] = {"kind": "imagenet_real", "source": "local",
+                                 "path": str(labels), "from": "val"}  # fmt: skip
+    assert Study(study_config.validate(cfg)).real_json("real") == str(labels)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    target = f"results/{cfg['study']}/index/real.parquet"
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "-p", "--cores", "1", "-s", str(ROOT / "Snakefile"),
+         target, "--directory", str(tmp_path), "--configfile", str(path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert f"--real-json {labels}" in out
+
+    cfg["benchmarks"]["real"]["path"] = str(tmp_path)  # a folder is not the labels file
+    with pytest.raises(UserError, match=r"benchmarks\.real\.path: .* is not a file"):
+        study_config.validate(cfg)
