@@ -28,6 +28,13 @@ MININET_ROOTS = {
 }
 DERIVED_SUFFIX = {"imagenet_c": "c", "tiny_imagenet_c": "c", "imagenet_p": "p", "transforms": "t"}
 TRAIN_KINDS = {"imagenet_train", "tiny_imagenet"}
+
+
+def is_training_set(entry: dict[str, Any]) -> bool:
+    """A benchmark that is trained on, never evaluated: ImageNet train, Tiny ImageNet train."""
+    if entry["kind"] == "tiny_imagenet":
+        return entry.get("variant") != "val"
+    return entry["kind"] in TRAIN_KINDS
 NAME_REGEX = r"[A-Za-z0-9][A-Za-z0-9_.+\-]*"
 # Which benchmark needs the clean set as a reference: A/R (clean val on the same 200 classes),
 # C (relative mCE), transforms (control for the seed t-tests). ImageNet-O's in-distribution
@@ -205,7 +212,8 @@ class Study:
 
     # --- evaluation ---------------------------------------------------------------------
     def eval_benchmarks(self) -> list[str]:
-        return [b for b, e in self.benchmarks.items() if e["kind"] not in TRAIN_KINDS]
+        """Every benchmark but the training sets (Tiny ImageNet's val split is evaluated)."""
+        return [b for b, e in self.benchmarks.items() if not is_training_set(e)]
 
     def predict_inputs(self, run: str, bid: str) -> dict[str, str]:
         entry = self.bench(bid)

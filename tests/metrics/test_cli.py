@@ -119,6 +119,28 @@ def test_imagenet_c_without_imagenet_label_space_has_no_alexnet(tmp_path):
     assert "mean_error" in set(table.metric)
 
 
+def test_tiny_imagenet_c_mce_against_the_baseline_run(tmp_path):
+    """Tiny-ImageNet-C (200 wnids): CE and mCE against a baseline run, never AlexNet's."""
+    meta = {"params": {"label_space": {"wnids": [f"n{i:02d}" for i in range(200)]}}}
+    preds = write_predictions(tmp_path / "tc.parquet", _c_rows(4, 1), meta)
+    base = write_predictions(tmp_path / "tb.parquet", _c_rows(4, 2), meta)
+    table = run_cli(tmp_path, "tiny_imagenet_c", preds, "--baseline-predictions", str(base),
+                    bench={"kind": "tiny_imagenet_c", "source": "derived", "from": "val"})  # fmt: skip
+    assert not table.metric.str.contains("alexnet").any()
+    assert value(table, "ce_baseline", "fog").value == pytest.approx(100 * 0.25 / 0.5)
+    assert value(table, "mce_baseline").value == pytest.approx(50.0)
+    assert value(table, "error", "fog/3").value == pytest.approx(25.0)
+
+
+def test_tiny_imagenet_val_is_evaluated_and_train_is_not():
+    from shiftlab.workflow import is_training_set
+
+    assert not is_training_set({"kind": "tiny_imagenet", "variant": "val"})
+    assert is_training_set({"kind": "tiny_imagenet", "variant": "train"})
+    assert is_training_set({"kind": "imagenet_train"})
+    assert not is_training_set({"kind": "imagenet_val"})
+
+
 def test_imagenet_p_csv(tmp_path):
     def rows(videos):
         out = []

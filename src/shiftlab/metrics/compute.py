@@ -60,7 +60,7 @@ for _info in [
     add_metric(_info)
 ACCURACY_KINDS = (
     "imagenet_train", "imagenet_val", "imagenet_v2", "imagenet_sketch",
-    "imagenet_a", "imagenet_r", "folder", "transforms",
+    "imagenet_a", "imagenet_r", "folder", "transforms", "tiny_imagenet",
 )  # fmt: skip
 
 
@@ -445,7 +445,7 @@ def corruption_metrics_from(
     return out
 
 
-@register_kind("imagenet_c")
+@register_kind("imagenet_c", "tiny_imagenet_c")
 def imagenet_c_metrics(preds: Predictions, opts: Options) -> list[Row]:
     """Error per cell; CE per corruption; mCE / relative mCE (AlexNet and/or baseline); mean error."""
     run = _error_matrix(preds)
