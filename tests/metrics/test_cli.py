@@ -248,6 +248,10 @@ def test_real_cue_conflict_and_shift(tmp_path):
     table = run_cli(tmp_path, "cue_conflict", write_predictions(tmp_path / "cue.parquet", cue_rows))
     sb = value(table, "shape_bias")
     assert sb.value == pytest.approx(100 * 2 / 3) and sb.n == 3
+    # per shape category: cat 1 of 2 by shape, dog 1 of 1, bird only a shape == texture stimulus
+    assert value(table, "shape_bias", "cat").value == pytest.approx(50.0)
+    assert value(table, "shape_bias", "dog").n == 1
+    assert "bird" not in set(table[table.metric == "shape_bias"].variant)
 
     # Categories with no class in the label space are NaN and never win the decision.
     for row in cue_rows:

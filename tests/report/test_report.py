@@ -31,7 +31,7 @@ def test_self_contained_and_every_figure_embedded(full):
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "<script" not in page
     pngs = sorted(p.name for p in (root / "figures").glob("*.png"))
-    assert len(pngs) == 8
+    assert len(pngs) == 9
     assert page.count('src="data:image/png;base64,') == len(pngs)
     for section in ("effective-robustness", "corruptions", "perturbations", "shift-probes",
                     "class-sensitivity", "pairwise", "calibration", "shape-bias", "methods",

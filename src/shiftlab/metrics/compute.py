@@ -656,4 +656,12 @@ def cue_conflict_metrics(preds: Predictions, opts: Options) -> list[Row]:
     ]
     shape, texture = zip(*(cue_conflict_categories(s) for s in frame["sample"]), strict=True)
     k, n = shape_texture_counts(shape, texture, decision)
-    return [proportion_row("", "shape_bias", k, n, opts.alpha)]
+    rows = [proportion_row("", "shape_bias", k, n, opts.alpha)]
+    # per shape category (variant = category): where the bias comes from
+    shape, texture = np.asarray(shape, dtype=object), np.asarray(texture, dtype=object)
+    for category in CATEGORIES16:
+        sel = shape == category
+        k, n = shape_texture_counts(shape[sel], texture[sel], decision[sel])
+        if n:
+            rows.append(proportion_row(category, "shape_bias", k, n, opts.alpha))
+    return rows

@@ -213,6 +213,27 @@ def shape_bias(results: Results, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def shape_bias_categories(results: Results, path: Path) -> Path | None:
+    """Shape bias per shape category of the cue-conflict stimuli, one marker per run
+    (model-vs-human's per-category view: which objects are judged by their shape)."""
+    sb = results.metric("shape_bias")
+    sb = sb[sb["variant"] != ""]
+    if sb.empty:
+        return None
+    categories = sorted(set(sb["variant"]))
+    x = {c: i for i, c in enumerate(categories)}
+    fig, ax = _plt().subplots(figsize=(7.5, 3.6))
+    for i, (run, part) in enumerate(sb.groupby("run", sort=True)):
+        ax.plot([x[c] for c in part["variant"]], part["value"].astype(float), "o", ms=4,
+                color=f"C{i % 10}", alpha=0.8, label=run)  # fmt: skip
+    ax.axhline(50.0, color="grey", ls=":", lw=1)
+    ax.set_xticks(range(len(categories)), categories, rotation=60, ha="right", fontsize=8)
+    ax.set_ylim(-2, 102)
+    ax.set_ylabel("shape decisions, % of shape + texture")
+    ax.legend(fontsize=7, ncol=2)
+    return _save(fig, path)
+
+
 def shift_probes(results: Results, path: Path) -> Path | None:
     """Probability that top-1 differs from the unshifted image, against the shift in pixels:
     one panel per probe, one line per run."""
@@ -272,6 +293,7 @@ FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
     ),
     "reliability.png": (reliability, "Reliability diagrams"),
     "shape_bias.png": (shape_bias, "Shape bias"),
+    "shape_bias_categories.png": (shape_bias_categories, "Shape bias per shape category"),
     "shift_probes.png": (shift_probes, "Top-1 changes against the shift, per probe"),
     "training_curves.png": (training_curves, "Training curves of the fine-tuned runs"),
 }

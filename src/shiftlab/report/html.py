@@ -282,6 +282,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     sb = results.metric("shape_bias", variant="")
     out.append(_section("shape-bias", "Shape bias", [
         figure("shape_bias.png", figs.get("shape_bias.png")), pivot(sb, "run", "benchmark"),
+        figure("shape_bias_categories.png", figs.get("shape_bias_categories.png")),
     ]))  # fmt: skip
     shown = {"top1", "eff_robustness", "eff_robustness_slope", *CE_METRICS, *MCE_METRICS, "fp",
              "t5d", "mfr", "mt5d", *PROBE_METRICS, "ece", "rms_calibration_error", "shape_bias",
