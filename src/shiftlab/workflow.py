@@ -35,6 +35,8 @@ def is_training_set(entry: dict[str, Any]) -> bool:
     if entry["kind"] == "tiny_imagenet":
         return entry.get("variant") != "val"
     return entry["kind"] in TRAIN_KINDS
+
+
 NAME_REGEX = r"[A-Za-z0-9][A-Za-z0-9_.+\-]*"
 # Which benchmark needs the clean set as a reference: A/R (clean val on the same 200 classes),
 # C (relative mCE), transforms (control for the seed t-tests). ImageNet-O's in-distribution
@@ -64,7 +66,7 @@ class Study:
     name_regex = NAME_REGEX
     stats_tables = (
         "seed_ttests", "mcnemar", "wilcoxon", "pairwise", "effective_robustness",
-        "effective_robustness_band", "bootstrap_ci", "reliability",
+        "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram",
     )  # fmt: skip
 
     def __init__(self, config: dict[str, Any]):

@@ -43,7 +43,7 @@ def test_report_in_headless_chromium(tmp_path):
     finally:
         browser.close()
     assert not errors, errors
-    assert len(images) == 9, images
+    assert len(images) == 10, images
     assert all(img["complete"] and img["width"] > 0 for img in images), images
     assert anchors_ok
     assert shot.stat().st_size > 10_000

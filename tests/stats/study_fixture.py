@@ -20,7 +20,7 @@ from shiftlab.metrics.shape_bias import CATEGORIES16
 WNIDS = ["n01514859", "n01664065", "n02099601", "n02123045", "n02132136", "n02504013"]
 RUNS = {"r0": 0.55, "r1": 0.65, "r2": 0.75, "r3": 0.85}  # clean accuracy per run
 KINDS = {"val": "imagenet_val", "t": "transforms", "c": "imagenet_c", "v2": "imagenet_v2",
-         "a": "imagenet_a", "p": "imagenet_p", "cue": "cue_conflict"}  # fmt: skip
+         "a": "imagenet_a", "p": "imagenet_p", "cue": "cue_conflict", "o": "imagenet_o"}  # fmt: skip
 # benchmark -> {variant: accuracy multiplier}
 VARIANTS = {
     "val": {"": 1.0},
@@ -36,6 +36,7 @@ VARIANTS = {
     "a": {"": 0.3},
     "p": {"gaussian_noise_2": 1.0, "rotate": 1.0},
     "cue": {"": 0.4},
+    "o": {"": 1.0},
 }
 
 
@@ -54,11 +55,29 @@ def _cue_conflict(acc: float, rng: np.random.Generator, per_class: int) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def _imagenet_o(acc: float, rng: np.random.Generator, per_class: int) -> pd.DataFrame:
+    """ImageNet-O images (target -1) and the in-distribution half (val images of O's
+    classes) in one file; a better run is less confident on the O images."""
+    rows = []
+    for population in ("in", "out"):
+        for j, wnid in enumerate(WNIDS[:3]):
+            for i in range(per_class):
+                mean = 0.75 if population == "in" else 0.9 - acc / 2
+                msp = float(np.clip(rng.normal(mean, 0.12), 0.05, 1.0))
+                rows.append({"sample": f"{population}/{wnid}/img{i}.JPEG", "wnid": wnid,
+                             "target": j if population == "in" else -1, "variant": "",
+                             "frame": -1, "topk": [j, (j + 1) % 3], "topk_prob": [msp, 1 - msp],
+                             "msp": msp})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def _predictions(
     bench: str, run: str, acc: float, rng: np.random.Generator, per_class: int
 ) -> pd.DataFrame:
     if bench == "cue":
         return _cue_conflict(acc, rng, per_class)
+    if bench == "o":
+        return _imagenet_o(acc, rng, per_class)
     classes = WNIDS[:3] if bench == "a" else WNIDS
     rows = []
     for variant, factor in VARIANTS[bench].items():

@@ -167,3 +167,15 @@ def test_effective_robustness_in_percentage_points(aggregated):
         assert row.value == pytest.approx(100 * (fit.shifted_acc - fit.predicted_acc))
         assert row.ci_low == pytest.approx(100 * fit.ci_low)
         assert row.ci_high == pytest.approx(100 * fit.ci_high)
+
+
+def test_ood_histogram_counts_each_population(aggregated):
+    """The ImageNet-O histogram equals numpy's over the predictions file's MSPs."""
+    hist = pd.read_csv(aggregated / "stats" / "ood_histogram.csv")
+    assert set(hist.run) == {"r0", "r1", "r2", "r3"} and set(hist.benchmark) == {"o"}
+    frame = pq.read_table(aggregated / "predictions" / "r2" / "o.parquet").to_pandas()
+    for population, mask in (("in", frame.target >= 0), ("out", frame.target < 0)):
+        part = hist[(hist.run == "r2") & (hist.population == population)].sort_values("bin")
+        expected, _ = np.histogram(frame.msp[mask], bins=np.linspace(0, 1, len(part) + 1))
+        assert part["count"].tolist() == expected.tolist()
+        assert part["fraction"].sum() == pytest.approx(1.0)

@@ -193,6 +193,32 @@ def reliability(results: Results, path: Path, benchmark: str | None = None) -> P
     return _save(fig, path)
 
 
+def ood_confidence(results: Results, path: Path) -> Path | None:
+    """ImageNet-O: histograms of the top-1 probability of in-distribution and ImageNet-O
+    images, one panel per run (the more they overlap, the lower the AUPR)."""
+    hist = results.stats.get("ood_histogram", pd.DataFrame())
+    if hist.empty:
+        return None
+    panels = list(dict.fromkeys(zip(hist["run"], hist["benchmark"], strict=True)))
+    fig, axes = _grid(len(panels), 3.4, 2.8)
+    for ax, (run, bench) in zip(axes, panels, strict=True):
+        part = hist[(hist["run"] == run) & (hist["benchmark"] == bench)]
+        for population, color in (("in", "C0"), ("out", "C3")):
+            rows = part[part["population"] == population]
+            if rows.empty:
+                continue
+            ax.stairs(100 * rows["fraction"].to_numpy(float),
+                      np.append(rows["bin_low"].to_numpy(float), rows["bin_high"].iloc[-1]),
+                      color=color, fill=True, alpha=0.35,
+                      label="in-distribution" if population == "in" else bench)  # fmt: skip
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("max softmax probability")
+        ax.set_ylabel("% of images")
+        ax.set_title(run, fontsize=9)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def shape_bias(results: Results, path: Path) -> Path | None:
     """Shape bias on cue-conflict stimuli per run, in percent with its interval
     (0 % = all texture decisions, 100 % = all shape decisions)."""
@@ -292,6 +318,10 @@ FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
         "Class sensitivity per transformation / corruption",
     ),
     "reliability.png": (reliability, "Reliability diagrams"),
+    "ood_confidence.png": (
+        ood_confidence,
+        "ImageNet-O: confidence of in- and out-of-distribution images",
+    ),
     "shape_bias.png": (shape_bias, "Shape bias"),
     "shape_bias_categories.png": (shape_bias_categories, "Shape bias per shape category"),
     "shift_probes.png": (shift_probes, "Top-1 changes against the shift, per probe"),

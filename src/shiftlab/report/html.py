@@ -179,6 +179,7 @@ def _section(anchor: str, title: str, parts: list[str]) -> tuple[str, str] | Non
 CE_METRICS = ("ce_alexnet", "ce_baseline")
 MCE_METRICS = ("mce_alexnet", "relative_mce_alexnet", "mce_baseline", "relative_mce_baseline",
                "mean_error_19", "mean_error")  # fmt: skip
+OOD_METRICS = ("aupr", "auroc", "fpr95")
 PROBE_METRICS = ("shift_flip_prob", "shift_flip_prob_consecutive", "shift_prob_change", "shift_msp")
 
 
@@ -279,13 +280,18 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     out.append(_section("calibration", "Calibration", [
         figure("reliability.png", figs.get("reliability.png")), pivot(calib, "run", "col", "run"),
     ]))  # fmt: skip
+    ood = s[s["metric"].isin(OOD_METRICS) & (s["variant"] == "")]
+    ood = ood.assign(col=ood["benchmark"] + ":" + ood["metric"])
+    out.append(_section("ood", "Out-of-distribution detection (ImageNet-O positive)", [
+        figure("ood_confidence.png", figs.get("ood_confidence.png")), pivot(ood, "run", "col", "run"),
+    ]))  # fmt: skip
     sb = results.metric("shape_bias", variant="")
     out.append(_section("shape-bias", "Shape bias", [
         figure("shape_bias.png", figs.get("shape_bias.png")), pivot(sb, "run", "benchmark"),
         figure("shape_bias_categories.png", figs.get("shape_bias_categories.png")),
     ]))  # fmt: skip
     shown = {"top1", "eff_robustness", "eff_robustness_slope", *CE_METRICS, *MCE_METRICS, "fp",
-             "t5d", "mfr", "mt5d", *PROBE_METRICS, "ece", "rms_calibration_error", "shape_bias",
+             "t5d", "mfr", "mt5d", *PROBE_METRICS, *OOD_METRICS, "ece", "rms_calibration_error", "shape_bias",
              "class_shift_mean", "class_shift_p_wilcoxon_adj"}  # fmt: skip
     other = s[(s["variant"] == "") & ~s["metric"].isin(shown) & (s["run"] != "*")
               & ~s["metric"].str.contains("/")]  # fmt: skip

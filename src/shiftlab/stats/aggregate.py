@@ -40,6 +40,7 @@ from shiftlab.stats.inputs import (
     read_metrics,
     read_predictions,
 )
+from shiftlab.stats.ood_histogram import ood_histogram_table
 from shiftlab.stats.paired import mcnemar_exact, wilcoxon_signed_rank
 
 ALL_RUNS = "*"
@@ -550,6 +551,7 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
         "stats/effective_robustness_band.csv": band,
         "stats/bootstrap_ci.csv": boot,
         "stats/reliability.csv": reliability_table(study),
+        "stats/ood_histogram.csv": ood_histogram_table(study.preds),
     }
     frame = summary.frame()
     missing = frame["predictions_sha256"].fillna("").eq("")
