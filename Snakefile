@@ -14,6 +14,12 @@ if not config:
 include: "workflow/rules/common.smk"
 
 
+# SLURM site settings come from the environment ($SHIFTLAB_SLURM_*; docs/cluster.md).
+from shiftlab.cluster import apply_site_defaults, check_slurm_site
+
+apply_site_defaults()
+
+
 wildcard_constraints:
     run=S.name_regex,
     bench=S.name_regex,
@@ -29,6 +35,14 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/aggregate.smk"
+
+
+# On SLURM, a partition that does not exist stops the run before any job is submitted.
+onstart:
+    try:
+        check_slurm_site(workflow)
+    except UserError as exc:
+        sys.exit(f"shiftlab: {exc}")
 
 
 # After a successful run, record the outputs with DVC (head node only; see dvc.yaml).

@@ -61,3 +61,59 @@ def test_training_asks_for_a_warning_signal():
     assert match, value
     # Not only to the batch shell: the training process must get it.
     assert match.group(1) is None
+
+
+def test_literal_profile_name_resolves_from_the_repository_root(monkeypatch):
+    """`snakemake --profile slurm` from the root: Snakemake's own lookup finds ./slurm."""
+    from snakemake.cli import get_profile_dir
+
+    monkeypatch.chdir(ROOT)
+    found = get_profile_dir("slurm")
+    assert found is not None, "no ./slurm profile at the repository root"
+    assert found[1].resolve() == SITE.resolve()
+
+
+def test_site_settings_come_from_the_environment():
+    site, workflow = load(SITE), load(WORKFLOW)
+    assert site["default-resources"]["slurm_partition"] == "$SHIFTLAB_SLURM_PARTITION"
+    assert site["default-resources"]["slurm_account"] == "$SHIFTLAB_SLURM_ACCOUNT"
+    for rule in ("train", "predict"):
+        assert workflow["set-resources"][rule]["slurm_partition"] == "$SHIFTLAB_SLURM_GPU_PARTITION"
+
+
+def test_unset_site_variables_fall_back_to_the_cluster_defaults():
+    from shiftlab.cluster import apply_site_defaults
+
+    env: dict[str, str] = {}
+    apply_site_defaults(env)
+    assert env == {"SHIFTLAB_SLURM_PARTITION": "", "SHIFTLAB_SLURM_ACCOUNT": "",
+                   "SHIFTLAB_SLURM_GPU_PARTITION": ""}  # fmt: skip
+    env = {"SHIFTLAB_SLURM_PARTITION": "cpu"}
+    apply_site_defaults(env)
+    assert env["SHIFTLAB_SLURM_GPU_PARTITION"] == "cpu"  # GPU rules follow the site default
+
+
+def test_requested_partitions_and_the_unknown_partition_message():
+    import pytest
+
+    from shiftlab.cluster import check_partitions, requested_partitions
+    from shiftlab.errors import UserError
+
+    class Res:  # what Snakemake keeps of a --set-resources value
+        raw = "'bigmem'"
+
+    env = {"SHIFTLAB_SLURM_PARTITION": "cpu", "SHIFTLAB_SLURM_GPU_PARTITION": "gpu"}
+    found = requested_partitions(
+        ["mem_mb=1000", "slurm_partition='$SHIFTLAB_SLURM_PARTITION'"],
+        {"aggregate": {"slurm_partition": Res()}, "train": {"mem_mb": Res()}},
+        env,
+    )
+    assert found == {"cpu": "$SHIFTLAB_SLURM_PARTITION", "gpu": "$SHIFTLAB_SLURM_GPU_PARTITION",
+                     "bigmem": "set-resources of rule aggregate"}  # fmt: skip
+    check_partitions(found, ["bigmem", "cpu", "gpu"])  # all known: no error
+    with pytest.raises(UserError) as err:
+        check_partitions(found, ["cpu", "debug"])
+    message = str(err.value)
+    assert "SLURM partition 'gpu' (from $SHIFTLAB_SLURM_GPU_PARTITION) does not exist" in message
+    assert "'bigmem' (from set-resources of rule aggregate)" in message
+    assert "sinfo lists: cpu, debug" in message

@@ -3,7 +3,8 @@ a fine-tuning job that gets SLURM's warning signal resumes from its state, and t
 ImageNet study plans its DAG quickly.
 
 The cluster comes from the session fixture in conftest.py. Snakemake runs with the example
-site profile (profiles/slurm) and the workflow profile it loads itself, plus two settings
+site profile exactly as a user names it, `snakemake --profile slurm` from the repository root
+(./slurm links to profiles/slurm), and the workflow profile it loads itself, plus two settings
 that only save waiting on a one-node cluster (first status check after 1 s, 5 s latency).
 """
 
@@ -24,7 +25,8 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEFILE = ROOT / "Snakefile"
-SITE_PROFILE = ROOT / "profiles" / "slurm"
+# The literal name: Snakemake resolves it against the working directory, the repository root.
+SITE_PROFILE = "slurm"
 FLAKY = Path(__file__).parent / "flaky" / "Snakefile"
 FAST = ["--slurm-init-seconds-before-status-checks", "1", "--latency-wait", "5"]
 # Rules that run on the head node (workflow/rules/*.smk `localrules`), never submitted.
@@ -35,7 +37,9 @@ LOCALRULES = {"fetch", "init_model", "track", "all"}
 KEEP_BENCHMARKS = ["train", "val", "c", "o"]
 KEEP_RUNS = ["tiny-a", "tiny-c"]
 # Few SLURM jobs for many small ones: each submission costs seconds of SLURM and Snakemake
-# start-up, so the study goes out as four group jobs (data, training, evaluation, final).
+# start-up, so the study goes out as five group jobs (data, training, evaluation, metrics,
+# final). A group job has one partition: GPU rules (train, predict) and CPU rules are not
+# mixed, and metrics feed `track` on the head node, which `aggregate` waits for.
 GROUPS = [
     "--groups",
     "mininet=data",
@@ -44,13 +48,14 @@ GROUPS = [
     "corrupt_merge=data",
     "train=train",
     "predict=eval",
-    "metrics=eval",
+    "metrics=metrics",
     "aggregate=final",
     "report=final",
     "--group-components",
     "data=100",
     "train=100",
     "eval=1000",
+    "metrics=1000",
     "final=10",
 ]
 
@@ -87,9 +92,15 @@ def snakemake(
 ) -> subprocess.CompletedProcess:
     cmd = ["snakemake", "--directory", str(workdir), *map(str, args)]
     if slurm:
-        cmd += ["--profile", str(SITE_PROFILE), *FAST]
+        cmd += ["--profile", SITE_PROFILE, *FAST]
     proc = subprocess.run(
-        cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        cmd,
+        cwd=ROOT if slurm else workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     (workdir / "snakemake.out").write_text(proc.stdout + proc.stderr)
     if check and proc.returncode != 0:
@@ -102,10 +113,15 @@ def snakemake(
 def spawn(workdir: Path, *args: str | Path, env: dict, slurm: bool = True) -> subprocess.Popen:
     cmd = ["snakemake", "--directory", str(workdir), *map(str, args)]
     if slurm:
-        cmd += ["--profile", str(SITE_PROFILE), *FAST]
+        cmd += ["--profile", SITE_PROFILE, *FAST]
     out = open(workdir / "snakemake.out", "w")  # noqa: SIM115 - closed by finish()
     return subprocess.Popen(
-        cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        cmd,
+        cwd=ROOT if slurm else workdir,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -152,7 +168,7 @@ def run_id(workdir: Path) -> str:
 
 def slurm_jobs(uuid: str) -> pd.DataFrame:
     """The SLURM jobs of one Snakemake run (the plugin names every job after the run ID)."""
-    fields = ["JobID", "State", "ExitCode", "ReqMem", "ReqTRES", "Elapsed"]
+    fields = ["JobID", "State", "ExitCode", "ReqMem", "ReqTRES", "Elapsed", "Partition"]
     out = subprocess.run(
         ["sacct", "-X", "-n", "-P", "-S", "now-6hours", "--name", uuid, "-o", ",".join(fields)],
         capture_output=True,
@@ -187,6 +203,8 @@ def test_study_on_slurm_matches_local_run(tmp_path, slurm_env):
     # Same thread counts on both sides, so the floating-point work is the same.
     threads = ["--set-threads", "predict=2", "train=2", "corrupt_shard=1", "aggregate=2"]
     # --cores and --resources cap what a group job asks for (its jobs' sum, side by side).
+    # The site's GPU partition, set the documented way: only the environment.
+    gpu_env = dict(slurm_env, SHIFTLAB_SLURM_GPU_PARTITION="gpu")
     cluster = spawn(
         on_slurm,
         "-s",
@@ -199,7 +217,7 @@ def test_study_on_slurm_matches_local_run(tmp_path, slurm_env):
         "--resources",
         "gpu=2",
         *GROUPS,
-        env=slurm_env,
+        env=gpu_env,
     )
     try:
         # The local reference runs meanwhile: the SLURM run spends most of its time waiting.
@@ -224,8 +242,11 @@ def test_study_on_slurm_matches_local_run(tmp_path, slurm_env):
     jobs = slurm_jobs(run_id(on_slurm))
     print(jobs.to_string())
     assert (jobs.State == "COMPLETED").all(), jobs
-    # The four groups went out as four jobs, not one per rule instance.
-    assert len(jobs) == 4, jobs
+    # The five groups went out as five jobs, not one per rule instance.
+    assert len(jobs) == 5, jobs
+    # Each group waits for the one before it, so job ids follow data, train, eval, metrics,
+    # final: the GPU rules went to the site's GPU partition, the rest to the cluster default.
+    assert jobs.Partition.tolist() == ["debug", "gpu", "gpu", "debug", "debug"], jobs
 
     study = Path("results") / "slurm"
     pred_files = sorted(
@@ -256,6 +277,20 @@ def test_study_on_slurm_matches_local_run(tmp_path, slurm_env):
     cols = [c for c in numbers if c in ref.columns]
     pd.testing.assert_frame_equal(ours[cols], ref[cols], check_exact=False, rtol=1e-5, atol=1e-6)
     assert (on_slurm / study / "report.html").stat().st_size > 0
+
+
+# ------------------------------------------------------------------------------------------
+def test_unknown_partition_stops_before_any_submission(tmp_path, slurm_env):
+    config = test_config(tmp_path, "nopart", ["train", "val"], {"tiny-a": {"model": "resnet10t"}})
+    env = dict(slurm_env, SHIFTLAB_SLURM_GPU_PARTITION="nosuch")
+    proc = snakemake(
+        tmp_path, "-s", SNAKEFILE, "--configfile", config, env=env, timeout=120, check=False
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "SLURM partition 'nosuch' (from $SHIFTLAB_SLURM_GPU_PARTITION) does not exist" in out
+    assert "sinfo lists: debug, gpu" in out, out
+    assert slurm_jobs(run_id(tmp_path)).empty, "jobs were submitted"
 
 
 # ------------------------------------------------------------------------------------------
@@ -323,7 +358,7 @@ def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
         "--cores",
         "2",
         study / "checkpoints" / "tiny-a" / "final.pt",
-        env=slurm_env,
+        env=dict(slurm_env, SHIFTLAB_SLURM_GPU_PARTITION="gpu"),
     )
     try:
         uuid = wait_for(
@@ -363,6 +398,7 @@ def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
     jobs = slurm_jobs(uuid)
     print(jobs.to_string())
     assert jobs.State.tolist() == ["FAILED", "COMPLETED"], jobs
+    assert jobs.Partition.tolist() == ["gpu", "gpu"], jobs  # the retry too
     # The second submission is attempt 2: the workflow profile doubled its memory.
     mem = [float(m.rstrip("MG")) * (1024 if m.endswith("G") else 1) for m in jobs.ReqMem]
     assert mem[1] == 2 * mem[0], jobs
