@@ -25,6 +25,7 @@ autocast), the timm loop like ``validate.py --amp --channels-last``.
 
     .venv/bin/python benchmarks/evaluate.py [--model resnet18] [--size 64] [--threads 1]
         [--repeats 3] [--names gaussian_noise,fog,...] [--severities 1,3,5] [--profile]
+        [--fly-only] [--json figures.json]
 """
 
 from __future__ import annotations
@@ -261,10 +262,11 @@ def part1(w: dict, work: Path) -> dict:
     passes, bs = ARGS.passes, ARGS.batch_size
     n = w["n"] * passes
     index = w["index_rep"] if passes > 1 else w["index"]
-    gen = torch.Generator().manual_seed(0)
-    # the batches predict sees: batch_size rows at a time over the repeated list
+    # the batches predict sees: batch_size rows at a time over the repeated list; drawn on
+    # the device (tens of thousands of 224-px images take many seconds to draw on the host)
+    gen = torch.Generator(device=ARGS.device).manual_seed(0)
     batches = [
-        torch.randn(min(bs, n - s), 3, ARGS.size, ARGS.size, generator=gen).to(ARGS.device)
+        torch.randn(min(bs, n - s), 3, ARGS.size, ARGS.size, generator=gen, device=ARGS.device)
         for s in range(0, n, bs)
     ]
     # warm-up (excluded): allocator, oneDNN primitives, lazy imports, file cache

@@ -55,12 +55,12 @@ class Sizes:
     model: str = "resnet50"
     size: int = 224  # model input, and the corruption operators' images
     image_size: int = 256  # generated JPEGs (resized and cropped to `size` by predict)
-    val_per_class: int = 20  # generated val images per class (10 classes)
-    copies: int = 3  # each generated val JPEG this many times (generating costs ~30 ms a file)
+    val_per_class: int = 10  # generated val images per class (10 classes)
+    copies: int = 6  # each generated val JPEG this many times (generating costs ~30 ms a file)
     passes: int = 40  # predict's rows: the val files this many times over
     batch: int = 256
     repeats: int = 3  # best of N (predict, operators)
-    c_repeats: int = 2  # best of N (ImageNet-C steps)
+    c_repeats: int = 2  # best of N (predicting files; on the fly: one run after a warm-up)
     params: str = "imagenet"  # corruption parameter set
     fly_severities: str = "1,2,3,4,5"  # on the fly: all 19 corruptions at these severities
     file_names: str = "brightness,contrast,saturate,pixelate,jpeg_compression"  # cheap to write
@@ -164,12 +164,14 @@ def plan(args: argparse.Namespace, z: Sizes, work: Path, threads: int) -> list[S
             workdir=work,
         ),
     ]
-    part2 = [*evaluate, *_flags("only-c", c_repeats=z.c_repeats, params=z.params)]
-    files = [*part2, *_flags(names=z.file_names, severities=z.file_severities)]
+    part2 = [*evaluate, *_flags("only-c", params=z.params)]
+    fly = [*part2, *_flags("fly-only", c_repeats=1, names="all", severities=z.fly_severities)]
+    files = [*part2, *_flags(c_repeats=z.c_repeats, names=z.file_names)]
+    files += _flags(severities=z.file_severities)
     nvjpeg = "nvjpeg" if dev.startswith("cuda") else "auto"  # auto: the CPU decoder there
     commands = {
         "predict": (100, [*evaluate, *_flags("skip-c", passes=z.passes, repeats=z.repeats)]),
-        "fly": (75, [*part2, *_flags("fly-only", names="all", severities=z.fly_severities)]),
+        "fly": (75, fly),
         "corrupt": (
             50,
             [
@@ -197,13 +199,14 @@ def plan(args: argparse.Namespace, z: Sizes, work: Path, threads: int) -> list[S
                     batch=z.train_batch,
                     steps=z.train_steps,
                     workers=threads,
+                    threads=threads,
                     loader_root=work / "mininet" / "imagenet" / "val",
                     loader_images=z.loader_images,
                 ),
             ],
         ),
-        "files_nvjpeg": (50, [*files, *_flags(decode=nvjpeg)]),
-        "files_cpu": (50, [*files, *_flags(decode="cpu")]),
+        "files_nvjpeg": (55, [*files, *_flags(decode=nvjpeg)]),
+        "files_cpu": (55, [*files, *_flags(decode="cpu")]),
     }
     tests = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "cuda", *CUDA_TESTS]
     steps = [
