@@ -78,6 +78,13 @@ def _args() -> argparse.Namespace:
         action="store_true",
         help="part 2 times on-the-fly predict only (no materialized files to compare with)",
     )
+    p.add_argument(
+        "--file-passes",
+        type=int,
+        default=1,
+        help="part 2 also predicts the materialized files' rows this many times over in one "
+        "call (per-call start-up amortized, as in a full ImageNet-C job)",
+    )
     p.add_argument("--json", default=None, help="also write every figure to this JSON file")
     p.add_argument("--profile", action="store_true", help="cProfile one predict call of each kind")
     p.add_argument("--workdir", default=None, help="keep the world/checkpoint/outputs here")
@@ -336,7 +343,7 @@ def run_materialized(w: dict, work: Path, k: int) -> dict:
     t2 = time.perf_counter()
     pred = run_predict(w, work / f"pred_c_files_{k}.parquet", {"kind": "imagenet_c"}, index)
     t3 = time.perf_counter()
-    return {
+    stages = {
         "materialize": t1 - t0,
         "index": t2 - t1,
         "predict": t3 - t2,
@@ -344,6 +351,15 @@ def run_materialized(w: dict, work: Path, k: int) -> dict:
         "rows": len(frame),
         "out": pred,
     }
+    if ARGS.file_passes > 1:  # the files' rows repeated: per-call start-up amortized
+        import pandas as pd
+
+        repeated = pd.concat([frame] * ARGS.file_passes, ignore_index=True)
+        index = write_index(repeated, {**meta, "n": len(repeated)}, work / f"c_rep_{k}.parquet")
+        t4 = time.perf_counter()
+        run_predict(w, work / f"pred_c_rep_{k}.parquet", {"kind": "imagenet_c"}, index)
+        stages |= {"predict_passes": time.perf_counter() - t4, "rows_passes": len(repeated)}
+    return stages
 
 
 def part2(w: dict, work: Path) -> dict:
@@ -567,6 +583,10 @@ def report_part2(w: dict, work: Path) -> dict:
     print(
         f"{'  predict the materialized files':<44}{m['predict']:>9.3f}{c['rows'] / m['predict']:>10.1f}"
     )
+    if "predict_passes" in m:
+        label = f"  predict the files, {ARGS.file_passes} passes ({m['rows_passes']} rows)"
+        rate = m["rows_passes"] / m["predict_passes"]
+        print(f"{label:<44}{m['predict_passes']:>9.3f}{rate:>10.1f}")
     print(
         f"{'  materialize + index + predict files':<44}{m['total']:>9.3f}{c['rows'] / m['total']:>10.1f}"
     )
