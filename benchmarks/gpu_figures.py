@@ -84,11 +84,15 @@ def _train(raw: dict, _all: dict) -> dict[str, tuple[float, str, dict]]:
 
 def _files(decoder: str) -> Callable[[dict, dict], dict[str, tuple[float, str, dict]]]:
     def figure(raw: dict, results: dict) -> dict[str, tuple[float, str, dict]]:
-        c = raw["part2"]
-        rate, forward = c["rows"] / c["mat"]["predict"], _forward_rate(results)
-        used = raw["args"]["decode"]
-        note = f"{rate:.0f} images/s over {c['rows']} files (--decode {used})"
-        detail = {"images_per_s": rate, "forward_images_per_s": forward, "decode": used}
+        m = raw["part2"]["mat"]
+        rows, seconds = m.get("rows_passes", m["rows"]), m.get("predict_passes", m["predict"])
+        rate, forward, used = rows / seconds, _forward_rate(results), raw["args"]["decode"]
+        note = f"{rate:.0f} images/s over {rows} rows of {m['rows']} files (--decode {used})"
+        detail = {"images_per_s": rate, "rows": rows, "files": m["rows"], "decode": used}
+        detail |= {
+            "forward_images_per_s": forward,
+            "one_pass_images_per_s": m["rows"] / m["predict"],
+        }
         value = rate / forward if forward else None
         return {f"files_{decoder}_over_forward": (value, note, detail)}
 
