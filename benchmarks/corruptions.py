@@ -2,9 +2,12 @@
 
 Times all 19 corruptions x 5 severities on the same natural photos (scikit-image samples,
 224 px) in one run and prints per-corruption and whole-suite ratios. With --device cuda it
-also reports suite throughput of ``apply_batch`` on GPU batches.
+also reports suite throughput of ``apply_batch`` on GPU batches, and where the slowest
+operator spends its time (torch profiler: GPU kernels, torch ops on the host, or host
+Python/numpy work between them).
 
     .venv/bin/python benchmarks/corruptions.py [--images 2] [--size 224] [--no-reference]
+        [--device cuda [--batch 256] [--backend torch] [--batch-only] [--json out.json]]
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy is imported
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -33,7 +37,7 @@ def _time(fn, repeats: int) -> float:
     return best
 
 
-def _gpu_suite(corrupt, images, args) -> None:
+def _gpu_suite(corrupt, images, args) -> dict:
     """Batched ``apply_batch`` on ``--device`` (the torch operators on CUDA): per corruption
     and for the whole 19 x 5 suite, in images/s at the photos' size."""
     import torch
@@ -49,28 +53,89 @@ def _gpu_suite(corrupt, images, args) -> None:
             torch.cuda.synchronize()
 
     print(
-        f"\napply_batch on {args.device}, batches of {args.batch} at {args.size} px (auto backend)"
+        f"\napply_batch on {args.device}, batches of {args.batch} at {args.size} px "
+        f"({args.backend} backend)"
     )
     print(f"{'corruption':<18}{'ms/batch':>10}{'images/s':>11}")
-    total = 0.0
-    for name in corrupt.names():
-        for s in corrupt.SEVERITIES:  # warm-up: kernels, caches, frost textures
-            corrupt.apply_batch(batch, name, s, seeds)
+    total, rates = 0.0, {}
+
+    def run(name: str) -> None:
+        for s in corrupt.SEVERITIES:
+            corrupt.apply_batch(batch, name, s, seeds, backend=args.backend)
         sync()
 
-        def run(name=name):
-            for s in corrupt.SEVERITIES:
-                corrupt.apply_batch(batch, name, s, seeds)
-            sync()
-
-        t = _time(run, args.repeats) / 5
+    for name in corrupt.names():
+        run(name)  # warm-up: kernels, caches, frost textures
+        t = _time(lambda name=name: run(name), args.repeats) / 5
         total += t * 5
-        print(f"{name:<18}{t * 1e3:>10.2f}{args.batch / t:>11.0f}", flush=True)
+        rates[name] = args.batch / t
+        print(f"{name:<18}{t * 1e3:>10.2f}{rates[name]:>11.0f}", flush=True)
     per_image = total / args.batch
     print(
         f"whole 19x5 suite: {per_image * 1e3:.2f} ms per image = {1 / per_image:.1f} images/s "
         f"({95 / per_image:.0f} corrupted images/s)"
     )
+    slowest = min(rates, key=rates.get)
+    try:
+        where = _bottleneck(lambda: run(slowest), batch.is_cuda)
+    except RuntimeError as exc:  # a profiler that cannot start must not cost the rates
+        where = {"verdict": f"profiler failed: {exc}"}
+    print(f"slowest: {slowest} at {rates[slowest]:.0f} images/s; {where['verdict']}", flush=True)
+    return {
+        "device": args.device,
+        "backend": args.backend,
+        "batch": args.batch,
+        "size": args.size,
+        "images_per_s": rates,
+        "suite_images_per_s": 1 / per_image,
+        "slowest": slowest,
+        "bottleneck": where,
+    }
+
+
+def _device_us(event) -> float:
+    """Self time on the GPU of one profiler row (named ``self_cuda_time_total`` before 2.4)."""
+    return getattr(event, "self_device_time_total", getattr(event, "self_cuda_time_total", 0))
+
+
+def _bottleneck(run, cuda: bool) -> dict:
+    """Where one call's wall time goes, from the torch profiler: GPU kernels, torch ops on
+    the host, waiting for the GPU, or host Python/numpy work between torch ops (the
+    per-image random draws, loops)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        run()
+    wall = (time.perf_counter() - start) * 1e6  # microseconds, like the profiler
+    events = prof.key_averages()
+    waits = [e for e in events if "Synchronize" in e.key]
+    device = sum(_device_us(e) for e in events)
+    shares = {
+        "gpu_kernels": device / wall,
+        "waiting_for_gpu": sum(e.self_cpu_time_total for e in waits) / wall,
+        "torch_ops_host": sum(e.self_cpu_time_total for e in events if e not in waits) / wall,
+    }
+    shares["other_host"] = max(0.0, 1 - shares["torch_ops_host"] - shares["waiting_for_gpu"])
+    top = [e.key for e in sorted(events, key=lambda e: -_device_us(e))[:3]] if cuda else []
+    top_host = [e.key for e in sorted(events, key=lambda e: -e.self_cpu_time_total)[:3]]
+    busy = f"; GPU busy {shares['gpu_kernels']:.0%}" if cuda else ""
+    if cuda and device == 0:
+        verdict = "the profiler saw no GPU kernels (CUPTI missing?): no split of the time"
+    elif shares["gpu_kernels"] >= 0.5:
+        verdict = f"bound by GPU kernels ({shares['gpu_kernels']:.0%} busy; top {', '.join(top)})"
+    elif shares["other_host"] >= shares["torch_ops_host"]:
+        verdict = (
+            f"host-bound: {shares['other_host']:.0%} of the time is Python/numpy work between "
+            f"torch ops (per-image random draws, loops){busy}"
+        )
+    else:
+        verdict = (
+            f"{'host-bound: ' if cuda else ''}{shares['torch_ops_host']:.0%} in torch ops on "
+            f"the host (top {', '.join(top_host)}){busy}"
+        )
+    return {"shares": shares, "top_kernels": top, "top_host_ops": top_host, "verdict": verdict}
 
 
 def main() -> int:
@@ -83,7 +148,16 @@ def main() -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip imagecorruptions")
     parser.add_argument("--device", default=None, help="also time apply_batch on this device")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--backend", default="auto", help="apply_batch backend: auto, torch or numpy"
+    )
+    parser.add_argument(
+        "--batch-only", action="store_true", help="only the apply_batch table (needs --device)"
+    )
+    parser.add_argument("--json", default=None, help="write the apply_batch figures here")
     args = parser.parse_args()
+    if (args.batch_only or args.json) and not args.device:
+        parser.error("--batch-only and --json need --device")
 
     import cv2
     import torch
@@ -96,6 +170,18 @@ def main() -> int:
 
     names = ["astronaut", "chelsea", "coffee"][: args.images]
     images = [conftest._photo(n, args.size) for n in names]
+    if not args.batch_only:
+        _cpu_table(corrupt, conftest, images, args)
+    if args.device:
+        figures = _gpu_suite(corrupt, images, args)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def _cpu_table(corrupt, conftest, images, args) -> None:
+    """Per-image ``apply`` against the reference, one thread, ms per image."""
     reference = None if args.no_reference else conftest._load_reference()
     for name in corrupt.names():  # warm caches (kernels, frost textures)
         corrupt.apply(images[0], name, 1, 0)
@@ -132,10 +218,6 @@ def main() -> int:
     if reference is not None:
         line += f"{total_ref * 1e3:>11.1f}{total_ref / total_ours:>7.1f}x"
     print(line)
-
-    if args.device:
-        _gpu_suite(corrupt, images, args)
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,15 +1,23 @@
 """Training throughput (images/s) of one optimizer step, with and without channels-last/bf16.
 
 Measures the engine's step (forward, loss, backward, SGD) on synthetic batches, so data
-loading is excluded; prints one row per configuration and the ratio to plain fp32.
+loading is excluded; prints one row per configuration and the ratio to plain fp32. With
+--loader it also measures the training loader alone (JPEG decode + the recipe's augmentation
+in DataLoader workers, no model) and its rate against the channels-last bf16 step: the
+loader must outrun the step to keep a GPU fed.
 
     python benchmarks/train.py [--model resnet18] [--size 64] [--batch 32] [--steps 10]
+        [--loader [--loader-root FOLDER] [--workers 4] [--loader-images 2000]] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -57,7 +65,57 @@ def images_per_s(
     return steps * batch / (time.perf_counter() - t0)
 
 
-def main() -> None:
+def loader_images_per_s(
+    root: Path, model_name: str, size: int, batch: int, workers: int, images: int
+) -> dict:
+    """Images/s of the training loader (IndexDataset + TrainTransform + make_loader, as
+    ``fit`` builds them) over ``images`` rows of the class folders under ``root``, rows
+    repeated as needed. Steady rate: from the first batch on (worker start-up excluded,
+    reported apart)."""
+    import pandas as pd
+
+    from shiftlab.data.index import build_index, write_index
+    from shiftlab.labels import label_space
+    from shiftlab.models import data_config
+    from shiftlab.train.augment import TrainTransform
+    from shiftlab.train.data import IndexDataset, MicroBatches, make_loader
+
+    recipe = create_recipe({"base": "baseline"})
+    dcfg = data_config(model_name, image_size=size)
+    frame, meta = build_index("imagenet_val", root, "mininet", "train", fingerprint=False)
+    distinct, repeats = min(len(frame), images), -(-images // len(frame))
+    frame = pd.concat([frame] * repeats, ignore_index=True).head(images)
+    with tempfile.TemporaryDirectory(prefix="shiftlab-loader-") as tmp:
+        index = write_index(frame, {**meta, "n": len(frame)}, Path(tmp) / "train.parquet")
+        data = IndexDataset(index, label_space("mininet"), TrainTransform(recipe, dcfg), 0)
+        loader = make_loader(data, MicroBatches(len(data), 0, 0, batch, 1, 1, 0), workers)
+        t0 = time.perf_counter()
+        first, seen = None, 0
+        for views, _target in loader:
+            if first is None:
+                first = time.perf_counter()
+            else:
+                seen += views.shape[1]
+        end = time.perf_counter()
+    return {
+        "images_per_s": seen / max(end - first, 1e-9),
+        "first_batch_s": first - t0,
+        "images": len(frame),
+        "distinct_files": distinct,
+        "workers": workers,
+        "batch": batch,
+    }
+
+
+def _mininet_val(out: Path, image_size: int) -> Path:
+    """A small generated MiniNet val folder, when no --loader-root is given."""
+    from shiftlab.data.mininet import MiniNetParams, generate
+
+    generate(out, MiniNetParams(image_size=image_size, train_per_class=1, shifted_per_class=1))
+    return out / "imagenet" / "val"
+
+
+def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="resnet18")
     p.add_argument("--size", type=int, default=64)
@@ -65,7 +123,17 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="auto")
-    args = p.parse_args()
+    p.add_argument("--loader", action="store_true", help="also time the training loader")
+    p.add_argument("--loader-root", default=None, help="class folders of JPEGs (MiniNet wnids)")
+    p.add_argument("--loader-image-size", type=int, default=256, help="generated images' size")
+    p.add_argument("--loader-images", type=int, default=2000, help="rows the loader reads")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = _args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = (
@@ -75,12 +143,30 @@ def main() -> None:
         f"{args.model} @ {args.size}px, batch {args.batch}, {args.steps} steps on {device} "
         f"({torch.get_num_threads()} threads); bf16 native: {bf16_supported(device)}"
     )
-    base = None
+    base, figures = None, {"device": device, "model": args.model, "size": args.size}
     for cl in (False, True):
         for bf16 in (False, True):
             ips = images_per_s(args.model, device, args.size, args.batch, args.steps, cl, bf16)
             base = base or ips
+            figures[f"step{'_channels_last' if cl else ''}_{'bf16' if bf16 else 'fp32'}"] = ips
             print(f"  channels_last={cl!s:5} bf16={bf16!s:5}  {ips:8.1f} img/s  x{ips / base:.2f}")
+    if args.loader:
+        with tempfile.TemporaryDirectory(prefix="shiftlab-mininet-") as tmp:
+            root = args.loader_root or _mininet_val(Path(tmp) / "w", args.loader_image_size)
+            figures["loader"] = loader = loader_images_per_s(
+                Path(root), args.model, args.size, args.batch, args.workers, args.loader_images
+            )
+        ratio = loader["images_per_s"] / figures["step_channels_last_bf16"]
+        figures["loader_over_step"] = ratio
+        print(
+            f"  loader ({args.workers} workers, {loader['images']} rows of "
+            f"{loader['distinct_files']} files): {loader['images_per_s']:8.1f} img/s "
+            f"(first batch after {loader['first_batch_s']:.2f} s) = {ratio:.2f}x the "
+            "channels-last bf16 step"
+        )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
