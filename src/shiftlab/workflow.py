@@ -28,6 +28,8 @@ MININET_ROOTS = {
 }
 DERIVED_SUFFIX = {"imagenet_c": "c", "tiny_imagenet_c": "c", "imagenet_p": "p", "transforms": "t"}
 TRAIN_KINDS = {"imagenet_train", "tiny_imagenet"}
+# Class-subset benchmarks that `subset_1000way` also evaluates over the full label space.
+FULL_SPACE_KINDS = {"imagenet_a", "imagenet_r", "imagenet_o"}
 
 
 def is_training_set(entry: dict[str, Any]) -> bool:
@@ -74,11 +76,18 @@ class Study:
         self.study_dir = f"{config['results_dir']}/{config['study']}"
         self.data_dir = config["data_dir"]
         self.benchmarks: dict[str, dict[str, Any]] = config["benchmarks"]
+        # `subset_1000way`: the contested 1000-way variant of A/R/O, evaluated as its own
+        # benchmark id `<id>-1000way` (same images and index, softmax over every class)
+        self.full_space = {
+            f"{bid}-1000way": dict(e, subset_1000way=False, full_1000=True, of=bid)
+            for bid, e in self.benchmarks.items()
+            if e.get("subset_1000way") and e["kind"] in FULL_SPACE_KINDS
+        }
         self.runs: dict[str, dict[str, Any]] = config["runs"]
 
     # --- data -------------------------------------------------------------------------
     def bench(self, bid: str) -> dict[str, Any]:
-        return self.benchmarks[bid]
+        return self.benchmarks[bid] if bid in self.benchmarks else self.full_space[bid]
 
     def run(self, name: str) -> dict[str, Any]:
         return self.runs[name]
@@ -215,25 +224,27 @@ class Study:
     # --- evaluation ---------------------------------------------------------------------
     def eval_benchmarks(self) -> list[str]:
         """Every benchmark but the training sets (Tiny ImageNet's val split is evaluated)."""
-        return [b for b, e in self.benchmarks.items() if not is_training_set(e)]
+        evaluated = [b for b, e in self.benchmarks.items() if not is_training_set(e)]
+        return evaluated + list(self.full_space)
 
     def predict_inputs(self, run: str, bid: str) -> dict[str, str]:
         entry = self.bench(bid)
-        inputs = {
-            "checkpoint": self.checkpoint(run),
-            "index": self.index_file(entry["from"] if entry["source"] == "on_the_fly" else bid),
-        }
+        source = entry["from"] if entry["source"] == "on_the_fly" else entry.get("of", bid)
+        inputs = {"checkpoint": self.checkpoint(run), "index": self.index_file(source)}
         clean = self.config["stats"]["clean_benchmark"]
         if entry["kind"] == "imagenet_o" and clean in self.benchmarks:
             inputs["clean_index"] = self.index_file(clean)
         return inputs
 
-    def predict_flags(self, inputs: Any) -> str:
-        """The config's `evaluation` settings and, for ImageNet-O, the clean index."""
+    def predict_flags(self, inputs: Any, bid: str | None = None) -> str:
+        """The config's `evaluation` settings; for ImageNet-O the clean index; for a
+        `-1000way` benchmark, softmax over every class."""
         settings = self.config["evaluation"]
         flags = [f"--batch-size {int(settings['batch_size'])}", f"--decode {settings['decode']}"]
         if settings["fp32"]:
             flags.append("--fp32")
+        if bid is not None and self.bench(bid).get("full_1000"):
+            flags.append("--full-1000")
         if "clean_index" in inputs.keys():
             flags.append(f"--clean-index {_quote(inputs.clean_index)}")
         return " ".join(flags)

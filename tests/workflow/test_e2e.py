@@ -146,6 +146,37 @@ def test_study_outputs_and_provenance(project):
     assert "<img" in html and "data:image/png;base64," in html
 
 
+def test_study_headline_rows_reach_summary_and_report(project):
+    """What the source studies are about, through the real workflow: shift-probe consistency,
+    CE per corruption vs the baseline run, shape bias in percent, the 1000-way A variant."""
+    study = project / STUDY
+    summary = pd.read_csv(study / "summary.csv", keep_default_na=False)
+    value = pd.to_numeric(summary["value"])
+    for probe in ("crop_shift", "embed_black", "embed_inpaint", "scale_embed"):
+        pooled = summary[(summary.variant == probe) & (summary.benchmark == "t")]
+        assert {"shift_flip_prob", "shift_flip_prob_consecutive", "shift_prob_change"} <= set(
+            pooled.metric
+        ), probe
+        assert value[pooled.index].between(0, 100).all(), pooled
+        steps = summary[
+            (summary.metric == "shift_flip_prob") & summary.variant.str.match(rf"{probe}_\d+$")
+        ]
+        assert len(steps) == 3 * 8, probe  # 3 runs x steps 1..8
+    ce = summary[(summary.metric == "ce_baseline") & (summary.benchmark == "c")]
+    assert len(ce) == 3 * 5 and value[ce.index].gt(0).all()  # 3 runs x 5 corruptions
+    sb = summary[(summary.metric == "shape_bias") & (summary.variant == "")]
+    assert len(sb) == 3 and value[sb.index].between(0, 100).all()
+    full = summary[(summary.benchmark == "a-1000way") & (summary.metric == "top1")]
+    assert len(full[full.variant == ""]) == 3
+    preds = pd.read_parquet(study / "predictions" / "tiny-c" / "a-1000way.parquet")
+    masked = pd.read_parquet(study / "predictions" / "tiny-c" / "a.parquet")
+    outside = set(preds.topk.explode().astype(int)) - set(masked.topk.explode().astype(int))
+    assert outside, "1000-way predictions never name a class outside A's subset"
+    html = (study / "report.html").read_text()
+    for section in ("shift-probes", "corruptions", "fine-tuning", "ood", "shape-bias"):
+        assert f'<section id="{section}">' in html, section
+
+
 def test_nothing_to_do_after_a_complete_run(project):
     assert dry_run_jobs(project) == []
 

@@ -73,3 +73,16 @@ def test_local_real_labels_file_is_accepted_and_reaches_the_index_job(tmp_path):
     cfg["benchmarks"]["real"]["path"] = str(tmp_path)  # a folder is not the labels file
     with pytest.raises(UserError, match=r"benchmarks\.real\.path: .* is not a file"):
         study_config.validate(cfg)
+
+
+def test_subset_1000way_adds_a_labelled_full_space_benchmark():
+    cfg = _test_config()
+    cfg["benchmarks"]["r"]["subset_1000way"] = True
+    study = Study(study_config.validate(cfg))
+    assert "r-1000way" in study.eval_benchmarks() and "r" in study.eval_benchmarks()
+    inputs = study.predict_inputs("tiny-c", "r-1000way")
+    assert inputs["index"] == study.index_file("r")  # same images as r
+    flags = study.predict_flags(type("I", (), {"keys": lambda self: []})(), "r-1000way")
+    assert flags.endswith("--full-1000")
+    assert "--full-1000" not in study.predict_flags(type("I", (), {"keys": lambda self: []})(), "r")
+    assert "r-1000way" not in study.indexed_benchmarks()

@@ -69,7 +69,7 @@ def predict_inputs(wildcards):
 
 
 def predict_flags(wildcards, input):
-    return S.predict_flags(input)
+    return S.predict_flags(input, wildcards.bench)
 
 
 def benchmark_json(wildcards):
