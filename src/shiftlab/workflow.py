@@ -68,7 +68,7 @@ class Study:
     name_regex = NAME_REGEX
     stats_tables = (
         "seed_ttests", "mcnemar", "wilcoxon", "pairwise", "effective_robustness",
-        "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram",
+        "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram", "c_parity",
     )  # fmt: skip
 
     def __init__(self, config: dict[str, Any]):

@@ -23,7 +23,7 @@ def _build(root, benchmarks):
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
     root = tmp_path_factory.mktemp("full") / "demo"
-    return root, _build(root, ("val", "t", "c", "v2", "a", "p", "cue", "o"))
+    return root, _build(root, ("val", "t", "c", "c-fly", "v2", "a", "p", "cue", "o"))
 
 
 def test_self_contained_and_every_figure_embedded(full):
@@ -33,7 +33,7 @@ def test_self_contained_and_every_figure_embedded(full):
     pngs = sorted(p.name for p in (root / "figures").glob("*.png"))
     assert len(pngs) == 10
     assert page.count('src="data:image/png;base64,') == len(pngs)
-    for section in ("effective-robustness", "corruptions", "perturbations", "shift-probes", "ood",
+    for section in ("effective-robustness", "corruptions", "c-parity", "perturbations", "shift-probes", "ood",
                     "class-sensitivity", "pairwise", "calibration", "shape-bias", "methods",
                     "provenance"):  # fmt: skip
         assert f'id="{section}"' in page, section

@@ -20,7 +20,10 @@ from shiftlab.metrics.shape_bias import CATEGORIES16
 WNIDS = ["n01514859", "n01664065", "n02099601", "n02123045", "n02132136", "n02504013"]
 RUNS = {"r0": 0.55, "r1": 0.65, "r2": 0.75, "r3": 0.85}  # clean accuracy per run
 KINDS = {"val": "imagenet_val", "t": "transforms", "c": "imagenet_c", "v2": "imagenet_v2",
-         "a": "imagenet_a", "p": "imagenet_p", "cue": "cue_conflict", "o": "imagenet_o"}  # fmt: skip
+         "a": "imagenet_a", "p": "imagenet_p", "cue": "cue_conflict", "o": "imagenet_o",
+         "c-fly": "imagenet_c"}  # fmt: skip
+# the benchmark entry's source (the C pair: a materialized set and on-the-fly corruption)
+SOURCES = {"c": "derived", "c-fly": "on_the_fly", "t": "derived", "p": "derived"}
 # benchmark -> {variant: accuracy multiplier}
 VARIANTS = {
     "val": {"": 1.0},
@@ -38,6 +41,7 @@ VARIANTS = {
     "cue": {"": 0.4},
     "o": {"": 1.0},
 }
+VARIANTS["c-fly"] = VARIANTS["c"]
 
 
 def _cue_conflict(acc: float, rng: np.random.Generator, per_class: int) -> pd.DataFrame:
@@ -102,7 +106,7 @@ def write_predictions(path: Path, frame: pd.DataFrame, run: str, bench: str) -> 
     record = {
         "format": "shiftlab-provenance/1",
         "rule": "predict",
-        "params": {"benchmark": {"kind": KINDS[bench]}},
+        "params": {"benchmark": {"kind": KINDS[bench], "source": SOURCES.get(bench, "mininet")}},
         "inputs": {
             "checkpoint": {
                 "path": f"checkpoints/{run}/final.pt",
@@ -132,8 +136,8 @@ def _metrics(root: Path, run: str, bench: str, baseline: str) -> Path:
             "--bootstrap", "100"]  # fmt: skip
     if bench != "val" and (preds / run / "val.parquet").is_file():
         argv += ["--clean-predictions", str(preds / run / "val.parquet")]
-    if bench == "c":
-        argv += ["--baseline-predictions", str(preds / baseline / "c.parquet")]
+    if KINDS[bench] == "imagenet_c":
+        argv += ["--baseline-predictions", str(preds / baseline / f"{bench}.parquet")]
         if (preds / baseline / "val.parquet").is_file():
             argv += ["--baseline-clean-predictions", str(preds / baseline / "val.parquet")]
     assert main(argv) == 0, argv

@@ -179,3 +179,26 @@ def test_ood_histogram_counts_each_population(aggregated):
         expected, _ = np.histogram(frame.msp[mask], bins=np.linspace(0, 1, len(part) + 1))
         assert part["count"].tolist() == expected.tolist()
         assert part["fraction"].sum() == pytest.approx(1.0)
+
+
+def test_c_parity_cells_against_a_hand_computation(aggregated):
+    """Materialized (derived) vs on-the-fly C: each cell's error difference and its flag."""
+    parity = pd.read_csv(aggregated / "stats" / "c_parity.csv", dtype={"variant": str})
+    assert set(parity.reference) == {"c"} and set(parity.other) == {"c-fly"}
+    assert len(parity) == 4 * len(VARIANTS["c"])  # 4 runs x 30 cells
+    ref, _ = _correct(aggregated, "r1", "c")
+    oth, _ = _correct(aggregated, "r1", "c-fly")
+    cell = "fog/2"
+    err = {}
+    for name, frame in (("ref", ref), ("oth", oth)):
+        part = frame[frame.variant == cell]
+        err[name] = 100 * (1 - (part.topk.str[0] == part.target).mean())
+    row = parity[(parity.run == "r1") & (parity.variant == cell)].iloc[0]
+    assert row["diff"] == pytest.approx(err["oth"] - err["ref"])
+    assert row.n == len(ref[ref.variant == cell])
+    assert (parity.flagged == ((parity.ci_low > 0) | (parity.ci_high < 0))).all()
+    summary = _read(aggregated / "summary.csv")
+    diffs = summary[summary.metric == "c_parity_error_diff"]
+    assert len(diffs) == len(parity) and set(diffs.benchmark) == {"c-fly"}
+    flagged = summary[summary.metric == "c_parity_cells_flagged"].set_index("run").value
+    assert flagged.to_dict() == parity.groupby("run").flagged.sum().astype(float).to_dict()

@@ -78,6 +78,8 @@ def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+# Columns of stats tables that hold counts.
+COUNTS = ("n", "count", "cells", "epochs", "n_classes")
 # Summary metrics in percent or percentage points that are not in the metrics registry.
 PERCENT_METRICS = ("eff_robustness", "top1_diff_vs/", "clean_top1/")
 
@@ -103,7 +105,12 @@ def _fmt(metric: str, value) -> str:
     if "_p" in metric or metric.startswith("p_"):
         return f"{x:.3g}"
     unit = _unit(metric)
-    if metric.startswith("classes_") or unit == "images":
+    if (
+        metric.startswith("classes_")
+        or metric.endswith("_flagged")
+        or metric in COUNTS
+        or unit == "images"
+    ):
         return f"{x:.0f}"
     if unit == "%":
         return f"{x:.1f}"
@@ -200,6 +207,31 @@ def _corruption_parts(results: Results, figs: dict[str, Path]) -> list[str]:
     return parts
 
 
+def _parity_parts(results: Results) -> list[str]:
+    """Cells whose error differs between the two ImageNet-C sets beyond sampling noise."""
+    s = results.summary
+    counts = s[s["metric"] == "c_parity_cells_flagged"]
+    if counts.empty:
+        return []
+    table = results.stats.get("c_parity", pd.DataFrame())
+    flagged = table[table["flagged"].astype(str) == "True"] if not table.empty else table
+    parts = [
+        "<p>Per run, each corruption &times; severity cell's top-1 error on the regenerated set "
+        "minus the reference set (the official files; without them, the materialized files vs "
+        "on-the-fly corruption), with a paired bootstrap interval over the cell's images. "
+        "Cells whose interval excludes 0 (of n compared):</p>",
+        pivot(counts, "run", "benchmark"),
+    ]
+    if not flagged.empty:
+        cols = ["run", "reference", "other", "variant", "n", "error_reference", "error_other",
+                "diff", "ci_low", "ci_high"]  # fmt: skip
+        shown = flagged.reindex(flagged["diff"].abs().sort_values(ascending=False).index)[cols]
+        parts += [f"<p>Flagged cells, largest difference first (of {len(flagged)}; all in "
+                  "<code>stats/c_parity.csv</code>):</p>",
+                  plain_table(shown.head(30), ("run", "reference", "other", "variant"))]  # fmt: skip
+    return parts
+
+
 def _probe_parts(results: Results, figs: dict[str, Path]) -> list[str]:
     """Pooled consistency per run and probe, and the flip-probability-vs-shift curves."""
     s = results.summary
@@ -232,6 +264,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         "<p>Slope of the logit fit per benchmark:</p>" + pivot(slope, "run", "benchmark") if not slope.empty else "",
     ]))  # fmt: skip
     out.append(_section("corruptions", "Common corruptions", _corruption_parts(results, figs)))
+    out.append(_section("c-parity", "ImageNet-C: reference vs regenerated", _parity_parts(results)))
     fp = s[s["metric"].isin(["fp", "t5d"]) & (s["variant"] != "")]
     flips = s[s["metric"].isin(["mfr", "mt5d"]) & (s["variant"] == "")]
     out.append(_section("perturbations", "Perturbation stability", [
@@ -291,7 +324,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         figure("shape_bias_categories.png", figs.get("shape_bias_categories.png")),
     ]))  # fmt: skip
     shown = {"top1", "eff_robustness", "eff_robustness_slope", *CE_METRICS, *MCE_METRICS, "fp",
-             "t5d", "mfr", "mt5d", *PROBE_METRICS, *OOD_METRICS, "ece", "rms_calibration_error", "shape_bias",
+             "t5d", "mfr", "mt5d", *PROBE_METRICS, *OOD_METRICS, "c_parity_cells_flagged", "ece", "rms_calibration_error", "shape_bias",
              "class_shift_mean", "class_shift_p_wilcoxon_adj"}  # fmt: skip
     other = s[(s["variant"] == "") & ~s["metric"].isin(shown) & (s["run"] != "*")
               & ~s["metric"].str.contains("/")]  # fmt: skip

@@ -12,7 +12,7 @@ from shiftlab.errors import UserError
 from shiftlab.stats.inputs import PROVENANCE_COLUMNS
 
 STATS_TABLES = ("seed_ttests", "mcnemar", "wilcoxon", "pairwise", "effective_robustness",
-                "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram")  # fmt: skip
+                "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram", "c_parity")  # fmt: skip
 SEVERITY_VARIANT = re.compile(r"^(?P<corruption>[A-Za-z0-9_]+)/(?P<severity>\d+)$")
 
 

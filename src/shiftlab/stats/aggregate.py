@@ -29,6 +29,7 @@ import pandas as pd
 
 from shiftlab.errors import UserError
 from shiftlab.stats import bootstrap, effective_robustness, seed_analysis
+from shiftlab.stats.c_parity import c_parity_table, parity_into_summary
 from shiftlab.stats.correction import METHODS, adjust
 from shiftlab.stats.inputs import (
     SUMMARY_COLUMNS,
@@ -540,6 +541,8 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
     seed, shift_wilcoxon = seed_tables(study, summary)
     mcnemar, run_wilcoxon, pairwise = paired_tables(study, summary)
     er, band = effective_robustness_tables(study, summary)
+    parity = c_parity_table(study.preds, study.cfg.bootstrap, study.cfg.seed)
+    parity_into_summary(parity, study, summary)
     wilcoxon = pd.concat([t for t in (run_wilcoxon, shift_wilcoxon) if not t.empty] or [run_wilcoxon],
                          ignore_index=True)  # fmt: skip
     tables = {
@@ -552,6 +555,7 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
         "stats/bootstrap_ci.csv": boot,
         "stats/reliability.csv": reliability_table(study),
         "stats/ood_histogram.csv": ood_histogram_table(study.preds),
+        "stats/c_parity.csv": parity,
     }
     frame = summary.frame()
     missing = frame["predictions_sha256"].fillna("").eq("")
