@@ -102,7 +102,8 @@ def _best(fn, repeats: int) -> tuple[float, object]:
 
 def build_world(work: Path) -> dict:
     from shiftlab.data.index import build_index, write_index
-    from shiftlab.data.mininet import MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MiniNetParams
+    from shiftlab.data.mininet.write import generate
     from shiftlab.labels import label_space
     from shiftlab.models import create_model, data_config, model_meta, save_checkpoint
 

@@ -51,7 +51,8 @@ def main() -> int:
 
     from shiftlab.corrupt.materialize import Job, encode_image, materialize, parse_settings
     from shiftlab.data.index import build_index, write_index
-    from shiftlab.data.mininet import MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MiniNetParams
+    from shiftlab.data.mininet.write import generate
 
     names = [n.strip() for n in args.names.split(",") if n.strip()]
     with tempfile.TemporaryDirectory(prefix=".shiftlab-mat-", dir=args.dir) as tmp:

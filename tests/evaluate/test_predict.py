@@ -13,7 +13,8 @@ import torch
 
 from shiftlab.data import read_index
 from shiftlab.data.index import build_index, write_index
-from shiftlab.data.mininet import MiniNetParams, generate
+from shiftlab.data.mininet.spec import MiniNetParams
+from shiftlab.data.mininet.write import generate
 from shiftlab.errors import UserError
 from shiftlab.evaluate import predict
 from shiftlab.evaluate.engine import Scorer
