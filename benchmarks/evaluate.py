@@ -316,7 +316,8 @@ def _settings() -> dict:
 def run_materialized(w: dict, work: Path, k: int) -> dict:
     import shutil
 
-    from shiftlab.corrupt.materialize import Job, materialize, parse_settings
+    from shiftlab.corrupt.cells import parse_settings
+    from shiftlab.corrupt.materialize import Job, materialize
     from shiftlab.data.index import build_index, write_index
 
     out = work / f"c_files_{k}"

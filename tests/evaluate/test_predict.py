@@ -166,7 +166,7 @@ def test_on_the_fly_corruption_equals_corrupting_the_same_pixels(world, tmp_path
         "gaussian_noise/2",
         "gaussian_noise/5",
     ]
-    from shiftlab.corrupt.materialize import corrupt_cells
+    from shiftlab.corrupt.cells import corrupt_cells
 
     frame, meta = read_index(world["index"]["val"])
     model, ckmeta = load_checkpoint(world["ckpt"])

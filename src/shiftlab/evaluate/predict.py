@@ -234,7 +234,7 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Row
     runs the forward pass; on CUDA, loader processes decode and the batched torch
     operators corrupt on the GPU."""
     from shiftlab.corrupt import apply_batch, image_seed
-    from shiftlab.corrupt.materialize import parse_settings, plan_cells
+    from shiftlab.corrupt.cells import parse_settings, plan_cells
 
     settings = parse_settings(
         {key: bench[key] for key in ("params", "names", "severities") if key in bench}
