@@ -192,7 +192,7 @@ def _check_kind(kind: str) -> None:
 
 def prepare_image(image: np.ndarray, kind: str, settings: Settings) -> np.ndarray:
     """Frame geometry applied before kind c/t cells (kind p handles its own)."""
-    from shiftlab.corrupt.transforms import center_crop, resize_short_side
+    from shiftlab.corrupt.image_geometry import center_crop, resize_short_side
 
     resize, crop = settings.resize, settings.crop
     if kind == "c" and settings.params == "imagenet" and resize is None and crop is None:

@@ -183,7 +183,7 @@ class CleanImages(Dataset):
         _import_now(
             "shiftlab.corrupt.imageio",
             "shiftlab.corrupt.cells",
-            "shiftlab.corrupt.transforms",
+            "shiftlab.corrupt.image_geometry",
             "PIL.Image",
         )
 
