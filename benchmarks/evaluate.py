@@ -116,7 +116,8 @@ def _best(fn, repeats: int) -> tuple[float, object]:
 
 def build_world(work: Path) -> dict:
     from shiftlab.data.index import build_index, write_index
-    from shiftlab.data.mininet import MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MiniNetParams
+    from shiftlab.data.mininet.write import generate
     from shiftlab.labels import label_space
     from shiftlab.models import create_model, data_config, model_meta, save_checkpoint
 
@@ -330,7 +331,8 @@ def _settings() -> dict:
 def run_materialized(w: dict, work: Path, k: int) -> dict:
     import shutil
 
-    from shiftlab.corrupt.materialize import Job, materialize, parse_settings
+    from shiftlab.corrupt.cells import parse_settings
+    from shiftlab.corrupt.materialize import Job, materialize
     from shiftlab.data.index import build_index, write_index
 
     out = work / f"c_files_{k}"

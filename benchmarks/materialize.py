@@ -49,9 +49,11 @@ def main() -> int:
     torch.set_num_threads(1)
     from torchvision.io import decode_jpeg
 
-    from shiftlab.corrupt.materialize import Job, encode_image, materialize, parse_settings
+    from shiftlab.corrupt.cells import parse_settings
+    from shiftlab.corrupt.materialize import Job, encode_image, materialize
     from shiftlab.data.index import build_index, write_index
-    from shiftlab.data.mininet import MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MiniNetParams
+    from shiftlab.data.mininet.write import generate
 
     names = [n.strip() for n in args.names.split(",") if n.strip()]
     with tempfile.TemporaryDirectory(prefix=".shiftlab-mat-", dir=args.dir) as tmp:

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from shiftlab.models import create_model
+from shiftlab.train.build import bf16_supported
 from shiftlab.train.engine import EpochStats, train_one_epoch
-from shiftlab.train.loop import bf16_supported
 from shiftlab.train.recipes import create_recipe
 
 

@@ -14,16 +14,8 @@ from PIL import Image
 
 from shiftlab.cli import main
 from shiftlab.corrupt import image_seed
-from shiftlab.corrupt.materialize import (
-    Cell,
-    Job,
-    corrupt_cells,
-    materialize,
-    parse_cell,
-    parse_settings,
-    plan_cells,
-    read_manifest,
-)
+from shiftlab.corrupt.cells import Cell, corrupt_cells, parse_cell, parse_settings, plan_cells
+from shiftlab.corrupt.materialize import Job, materialize, read_manifest
 from shiftlab.corrupt.video import read_video
 from shiftlab.errors import UserError
 from shiftlab.hashing import sha256_file

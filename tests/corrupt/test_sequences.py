@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from shiftlab.corrupt import sequences as seq
+from shiftlab.corrupt.perturbations import drip
 from shiftlab.corrupt.video import encode_video, read_video, write_video
 from shiftlab.errors import UserError
 
@@ -145,7 +146,7 @@ def test_spatter_drip_equals_numpy_convolve():
         ref = np.apply_along_axis(
             lambda col, k=kernel: np.convolve(col, np.array(k), mode="same"), 0, layer
         )
-        assert np.allclose(seq.drip(layer, kernel), ref)
+        assert np.allclose(drip(layer, kernel), ref)
 
 
 @pytest.mark.parametrize("name", ["gaussian_noise", "snow", "spatter"])

@@ -13,17 +13,9 @@ import pytest
 from PIL import Image
 
 from shiftlab.cli import main
-from shiftlab.data.mininet import (
-    CLASSES,
-    MANIFEST,
-    SUBSETS,
-    MiniNetParams,
-    encode,
-    generate,
-    item_rng,
-    manifest_digest,
-    plan,
-)
+from shiftlab.data.mininet.items import ValPlan, item_rng, plan
+from shiftlab.data.mininet.spec import CLASSES, MANIFEST, SUBSETS, MiniNetParams
+from shiftlab.data.mininet.write import encode, generate, manifest_digest
 from shiftlab.errors import UserError
 from shiftlab.labels import MININET_WNIDS
 
@@ -168,8 +160,6 @@ def test_real_json_matches_val_files(world):
 
 
 def test_real_fractions_at_demo_size():
-    from shiftlab.data.mininet import ValPlan
-
     real = ValPlan.make(MiniNetParams()).real_labels()
     sizes = Counter(len(x) for x in real)
     assert (len(real), sizes[0], sizes[2]) == (100, 5, 10)

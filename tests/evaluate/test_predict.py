@@ -13,7 +13,8 @@ import torch
 
 from shiftlab.data import read_index
 from shiftlab.data.index import build_index, write_index
-from shiftlab.data.mininet import MiniNetParams, generate
+from shiftlab.data.mininet.spec import MiniNetParams
+from shiftlab.data.mininet.write import generate
 from shiftlab.errors import UserError
 from shiftlab.evaluate import predict
 from shiftlab.evaluate.engine import Scorer
@@ -165,7 +166,7 @@ def test_on_the_fly_corruption_equals_corrupting_the_same_pixels(world, tmp_path
         "gaussian_noise/2",
         "gaussian_noise/5",
     ]
-    from shiftlab.corrupt.materialize import corrupt_cells
+    from shiftlab.corrupt.cells import corrupt_cells
 
     frame, meta = read_index(world["index"]["val"])
     model, ckmeta = load_checkpoint(world["ckpt"])

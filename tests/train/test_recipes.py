@@ -13,8 +13,9 @@ from PIL import Image
 
 from shiftlab.errors import UserError
 from shiftlab.train.augment import TrainTransform, augmix, patch_gaussian
+from shiftlab.train.build import lr_factor
 from shiftlab.train.data import MicroBatches
-from shiftlab.train.loop import FitConfig, fit, lr_factor
+from shiftlab.train.loop import FitConfig, fit
 from shiftlab.train.recipes import create_recipe, list_recipes
 from shiftlab.train.state import rng_states, set_rng_states
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shiftlab.audit.chain import RowAudit, StudyFiles, check_summary_record
+from shiftlab.audit.chain import RowAudit, check_summary_record
+from shiftlab.audit.files import StudyFiles
 from shiftlab.audit.findings import ERROR, NOTE, STALE, AuditReport, Finding
 from shiftlab.errors import UserError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shiftlab.audit.chain import StudyFiles, blank, same_number, text
+from shiftlab.audit.files import StudyFiles, blank, same_number, text
 from shiftlab.audit.findings import ERROR, NOTE, AuditReport, Finding
 
 # Names the `metrics` rule's sidecar record uses for its inputs -> `Options` fields.

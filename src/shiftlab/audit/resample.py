@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shiftlab.audit.chain import StudyFiles, input_of, text
+from shiftlab.audit.files import StudyFiles, input_of, text
 from shiftlab.audit.findings import ERROR, NOTE, AuditReport, Finding
 
 KEYS = ["variant", "sample", "frame"]

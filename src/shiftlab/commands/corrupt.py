@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     import logging
     from pathlib import Path
 
-    from shiftlab.corrupt.materialize import Job, materialize, merge, parse_settings, parse_shard
+    from shiftlab.corrupt.cells import parse_settings
+    from shiftlab.corrupt.materialize import Job, materialize, merge, parse_shard
     from shiftlab.errors import UserError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

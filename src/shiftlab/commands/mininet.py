@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from shiftlab.data.mininet import MANIFEST, MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MANIFEST, MiniNetParams
+    from shiftlab.data.mininet.write import generate
 
     params = MiniNetParams(
         seed=args.seed,

@@ -3,6 +3,9 @@
 Kept import-light (no pandas/torch at import) so CLI start-up stays fast.
 """
 
+# Imported for its side effect: it registers the built-in entries, and every import of a
+# shiftlab.data module runs this file first, so each lookup sees them.
+from shiftlab.data import benchmarks  # noqa: F401
 from shiftlab.data.registry import (
     Benchmark,
     Protocol,

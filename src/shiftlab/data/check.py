@@ -115,13 +115,8 @@ def check_dataset(
 
     unreadable: list[dict[str, str]] = []
     if decode and listing.samples:
-        video = bench.media == "video"
         paths = [s.sample for s in listing.samples]
-        with ThreadPoolExecutor(max_workers=threads or min(8, os.cpu_count() or 1)) as pool:
-            reasons = pool.map(lambda p: probe_file(resolved / p, video), paths)
-            unreadable = [
-                {"sample": p, "error": r} for p, r in zip(paths, reasons, strict=True) if r
-            ]
+        unreadable = _unreadable_files(resolved, paths, bench.media == "video", threads)
         if unreadable:
             problems.append(f"{len(unreadable)} unreadable files (e.g. {unreadable[0]['sample']})")
 
@@ -145,15 +140,29 @@ def check_dataset(
         "problems": problems,
     }
     if kind == "imagenet_real":
-        report.update({k: listing.notes[k] for k in ("real_json", "real_lists", "real_empty")})
-        full = listing.notes["real_lists"] == 50_000
-        empty_expected = bench.extra["empty_lists"]
-        if full and listing.notes["real_empty"] != empty_expected:
-            problems.append(
-                f"{listing.notes['real_empty']} empty ReaL lists, expected {empty_expected}"
-            )
-        report["real_scored"] = listing.notes["real_lists"] - listing.notes["real_empty"]
+        _check_real_lists(report, listing.notes, bench)
     return report
+
+
+def _unreadable_files(
+    root: Path, paths: list[str], video: bool, threads: int | None
+) -> list[dict[str, str]]:
+    """Probe every file in parallel threads; the ones that do not decode, with the reason."""
+    with ThreadPoolExecutor(max_workers=threads or min(8, os.cpu_count() or 1)) as pool:
+        reasons = pool.map(lambda p: probe_file(root / p, video), paths)
+        return [{"sample": p, "error": r} for p, r in zip(paths, reasons, strict=True) if r]
+
+
+def _check_real_lists(report: dict[str, Any], notes: dict[str, Any], bench: Benchmark) -> None:
+    """ReaL's label lists into the report; the full set must have the published empty count."""
+    report.update({k: notes[k] for k in ("real_json", "real_lists", "real_empty")})
+    full = notes["real_lists"] == 50_000
+    empty_expected = bench.extra["empty_lists"]
+    if full and notes["real_empty"] != empty_expected:
+        report["problems"].append(
+            f"{notes['real_empty']} empty ReaL lists, expected {empty_expected}"
+        )
+    report["real_scored"] = notes["real_lists"] - notes["real_empty"]
 
 
 def format_report(report: dict[str, Any]) -> str:

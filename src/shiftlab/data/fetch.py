@@ -203,24 +203,8 @@ def fetch_benchmark(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Fetch a registered benchmark (or an explicit `url`) into `dest` -> the marker written."""
-    bench = get_benchmark(kind)
     dest = Path(dest)
-    if url:
-        name = Path(urllib.parse.urlparse(url).path).name or "download"
-        sources: tuple[Source, ...] = (Source(url, name, size, sha256, md5),)
-    else:
-        sources = bench.sources_for(variant)
-        if not sources:
-            raise UserError(bench.manual or f"{kind} has no download source; use `source: local`")
-        if sha256 or md5 or size:
-            if len(sources) != 1:
-                raise UserError("--sha256/--md5/--size apply to a single file: also pass --url")
-            s = sources[0]
-            sources = (
-                Source(
-                    s.url, s.filename, size or s.size, sha256 or s.sha256, md5 or s.md5, s.extract
-                ),
-            )
+    sources = _sources(kind, variant, url, sha256, md5, size)
     wanted = [{"url": s.url, "sha256": s.sha256, "md5": s.md5, "size": s.size} for s in sources]
     marker = read_marker(dest)
     if marker and marker.get("requested") == wanted:
@@ -231,34 +215,9 @@ def fetch_benchmark(
     downloads = dest / DOWNLOAD_DIR
     files, installed = [], []
     for source in sources:
-        if not (source.sha256 or source.md5):
-            log(
-                f"warning: {source.filename} has no published checksum; its sha256 is recorded in {MARKER}"
-            )
-        log(f"downloading {source.url}")
-        info = download(
-            source.url,
-            downloads / source.filename,
-            source.size,
-            source.sha256,
-            source.md5,
-            timeout,
-            retries,
-        )
-        info["verified"] = bool(source.sha256 or source.md5)
+        info, names = _fetch_source(source, dest, downloads, timeout, retries, keep_archives, log)
         files.append(info)
-        archive = downloads / source.filename
-        if source.extract and is_archive(archive):
-            tmp = dest / f".shiftlab-extract-{source.filename}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            log(f"extracting {source.filename}")
-            safe_extract(archive, tmp)
-            installed += _install(tmp, dest)
-            if not keep_archives:
-                archive.unlink()
-        else:
-            os.replace(archive, dest / source.filename)
-            installed.append(source.filename)
+        installed += names
     if not keep_archives:
         shutil.rmtree(downloads, ignore_errors=True)
     from shiftlab.provenance import now
@@ -279,3 +238,71 @@ def fetch_benchmark(
     tmp_marker.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(tmp_marker, dest / MARKER)
     return record
+
+
+def _sources(
+    kind: str,
+    variant: str | None,
+    url: str | None,
+    sha256: str | None,
+    md5: str | None,
+    size: int | None,
+) -> tuple[Source, ...]:
+    """The files to fetch: an explicit `url`, else the registry's, with any checksum or
+    size given on the command line in place of the published one (single files only)."""
+    bench = get_benchmark(kind)
+    if url:
+        name = Path(urllib.parse.urlparse(url).path).name or "download"
+        return (Source(url, name, size, sha256, md5),)
+    sources = bench.sources_for(variant)
+    if not sources:
+        raise UserError(bench.manual or f"{kind} has no download source; use `source: local`")
+    if sha256 or md5 or size:
+        if len(sources) != 1:
+            raise UserError("--sha256/--md5/--size apply to a single file: also pass --url")
+        s = sources[0]
+        sources = (
+            Source(s.url, s.filename, size or s.size, sha256 or s.sha256, md5 or s.md5, s.extract),
+        )
+    return sources
+
+
+def _fetch_source(
+    source: Source,
+    dest: Path,
+    downloads: Path,
+    timeout: float,
+    retries: int,
+    keep_archives: bool,
+    log: Callable[[str], None],
+) -> tuple[dict[str, Any], list[str]]:
+    """Download and verify one file, then extract it into `dest` (or move it there when it
+    is no archive) -> (its download info, the top-level names it installed)."""
+    if not (source.sha256 or source.md5):
+        log(
+            f"warning: {source.filename} has no published checksum; its sha256 is recorded in {MARKER}"
+        )
+    log(f"downloading {source.url}")
+    info = download(
+        source.url,
+        downloads / source.filename,
+        source.size,
+        source.sha256,
+        source.md5,
+        timeout,
+        retries,
+    )
+    info["verified"] = bool(source.sha256 or source.md5)
+    archive = downloads / source.filename
+    if source.extract and is_archive(archive):
+        tmp = dest / f".shiftlab-extract-{source.filename}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        log(f"extracting {source.filename}")
+        safe_extract(archive, tmp)
+        installed = _install(tmp, dest)
+        if not keep_archives:
+            archive.unlink()
+    else:
+        os.replace(archive, dest / source.filename)
+        installed = [source.filename]
+    return info, installed

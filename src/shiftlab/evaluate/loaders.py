@@ -182,8 +182,8 @@ class CleanImages(Dataset):
         self.settings = settings
         _import_now(
             "shiftlab.corrupt.imageio",
-            "shiftlab.corrupt.materialize",
-            "shiftlab.corrupt.transforms",
+            "shiftlab.corrupt.cells",
+            "shiftlab.corrupt.image_geometry",
             "PIL.Image",
         )
 
@@ -191,8 +191,8 @@ class CleanImages(Dataset):
         return len(self.samples)
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
+        from shiftlab.corrupt.cells import prepare_image
         from shiftlab.corrupt.imageio import load_rgb
-        from shiftlab.corrupt.materialize import prepare_image
 
         return prepare_image(load_rgb(self.root / self.samples[i]).pixels, "c", self.settings), i
 

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,6 +23,12 @@ from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device
 from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
 from shiftlab.evaluate.protocol import protocol_for
 from shiftlab.evaluate.results import Collector
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from shiftlab.evaluate.protocol import Protocol
 
 log = logging.getLogger(__name__)
 META_KEY = b"shiftlab"
@@ -63,31 +69,18 @@ def predict(
     if decode == "nvjpeg" and dev.type != "cuda":
         raise UserError(f"decode='nvjpeg' needs a CUDA device; this run uses {dev.type}")
     ckpt = read_checkpoint(checkpoint)
-    meta = dict(ckpt["model"])
+    wnids = list(ckpt["model"]["wnids"])
+    cfg = dict(ckpt["model"]["data_config"])
     frame, index_meta = read_index(index)
-    wnids = list(meta["wnids"])
     kind = benchmark.get("kind") or index_meta["kind"]
     proto = protocol_for(kind, wnids, frame["wnid"].tolist(), full=full)
-    cfg = dict(meta["data_config"])
-    root = index_meta["root"]
     # Decoding runs beside the forward pass (which uses `threads` torch threads), so it
     # hides behind compute even at one thread: on a background thread for a CPU run, in
     # `threads` loader processes feeding a GPU (evaluate/batching.py says why).
     workers = max(1, threads)
-    on_the_fly = benchmark.get("source") == "on_the_fly"
-    nvjpeg = (
-        dev.type == "cuda"
-        and decode != "cpu"
-        and not (proto.resize or on_the_fly or kind == "imagenet_p")
+    rows, pixels = _start_rows(
+        frame, index_meta["root"], cfg, proto, dev, benchmark, kind, decode, batch_size, workers
     )
-    if on_the_fly:
-        rows = _on_the_fly(frame, root, cfg, proto, dev, benchmark, batch_size, workers)
-    elif kind == "imagenet_p":
-        rows = _videos(frame, root, cfg, proto, dev, batch_size, workers)
-    elif nvjpeg:
-        rows = _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers)
-    else:
-        rows = _images(frame, root, cfg, proto, dev, batch_size, workers)
     # Start-up overlaps: the loader is already decoding, and the inputs are hashed for
     # the provenance record on a side thread (after any fork) while the model is built.
     inputs = {"checkpoint": checkpoint, "index": index}
@@ -101,49 +94,116 @@ def predict(
         frame = frame.assign(target=-1)  # O images are anomalies, whatever folder they sit in
     table = _collect(rows(scorer), proto, topk, wnids, dev).table(frame)
     if kind == "imagenet_o" and clean_index is not None:
-        # The in-distribution half (official: val on O's 200 wnids), scored over the same mask.
-        clean, clean_meta = read_index(clean_index)
-        clean = clean[clean["wnid"].isin(set(proto.subset_wnids))].reset_index(drop=True)
-        clean = clean.assign(variant="in_distribution")
-        rows = _images(clean, clean_meta["root"], cfg, proto, dev, batch_size, workers)
         import pyarrow as pa
 
-        clean_table = _collect(rows(scorer), proto, topk, wnids, dev).table(clean)
-        table = pa.concat_tables([table, clean_table])
-    params = {
-        "benchmark": benchmark,
-        "topk": topk,
-        "full_1000": full,
-        "fp32": fp32 or not scorer.bf16,
-        "device": dev.type,
-        "batch_size": batch_size,
-        "threads": threads,
-        "loader": "thread" if dev.type == "cpu" else f"{workers} processes",
-    }
-    if on_the_fly:
-        # CUDA batches are corrupted by the batched torch operators (rounding-level
-        # differences from materialized pixels); the CPU path is bit-exact.
-        params["corrupt_backend"] = "torch" if dev.type == "cuda" else "numpy"
-    elif kind != "imagenet_p":
-        params["decode"] = "nvjpeg" if nvjpeg else "cpu"  # nvJPEG: tiny IDCT differences
+        clean = _in_distribution(
+            clean_index, scorer, cfg, proto, dev, topk, wnids, batch_size, workers
+        )
+        table = pa.concat_tables([table, clean])
+    params = _run_params(benchmark, topk, full, fp32 or not scorer.bf16, dev, batch_size, threads)
     record = make_record(
         rule="predict",
-        params=params,
+        params=params | pixels,
         inputs=inputs,
         digests=digests(),
         input_hashes={"dataset_fingerprint": index_meta.get("fingerprint", "")},
         started=started,
-        extra={
-            "run_model": meta["name"],
-            "training_provenance": meta.get("provenance", {}).get("params", {}),
-            "subset_wnids": list(proto.subset_wnids),
-            "label_space_size": len(wnids),
-            "label_space": index_meta.get("label_space"),
-            "benchmark_id": index_meta.get("benchmark"),
-            "kind": kind,
-        },
+        extra=_record_extra(meta, proto, wnids, index_meta, kind),
     )
     return _write(table, record, Path(out))
+
+
+def _start_rows(
+    frame: pd.DataFrame,
+    root: str,
+    cfg: dict[str, Any],
+    proto: Protocol,
+    dev: torch.device,
+    benchmark: dict[str, Any],
+    kind: str,
+    decode: str,
+    batch_size: int,
+    workers: int,
+) -> tuple[Rows, dict[str, str]]:
+    """Start the loader that fits the benchmark and device, so it decodes while the model
+    is built; with it, what the record must say about how its pixels were made."""
+    on_the_fly = benchmark.get("source") == "on_the_fly"
+    if on_the_fly:
+        # CUDA batches are corrupted by the batched torch operators (rounding-level
+        # differences from materialized pixels); the CPU path is bit-exact.
+        backend = "torch" if dev.type == "cuda" else "numpy"
+        rows = _on_the_fly(frame, root, cfg, proto, dev, benchmark, batch_size, workers)
+        return rows, {"corrupt_backend": backend}
+    if kind == "imagenet_p":
+        return _videos(frame, root, cfg, proto, dev, batch_size, workers), {}
+    nvjpeg = dev.type == "cuda" and decode != "cpu" and not proto.resize
+    pixels = {"decode": "nvjpeg" if nvjpeg else "cpu"}  # nvJPEG: tiny IDCT differences
+    if nvjpeg:
+        return _images_gpu_decode(frame, root, cfg, proto, dev, batch_size, workers), pixels
+    return _images(frame, root, cfg, proto, dev, batch_size, workers), pixels
+
+
+def _in_distribution(
+    clean_index: str | Path,
+    scorer: Scorer,
+    cfg: dict[str, Any],
+    proto: Protocol,
+    dev: torch.device,
+    topk: int,
+    wnids: list[str],
+    batch_size: int,
+    workers: int,
+) -> pa.Table:
+    """ImageNet-O's in-distribution half (official: val on O's 200 wnids), scored over the
+    same class mask as the anomalies so the two halves are comparable."""
+    from shiftlab.data import read_index
+
+    clean, clean_meta = read_index(clean_index)
+    clean = clean[clean["wnid"].isin(set(proto.subset_wnids))].reset_index(drop=True)
+    clean = clean.assign(variant="in_distribution")
+    rows = _images(clean, clean_meta["root"], cfg, proto, dev, batch_size, workers)
+    return _collect(rows(scorer), proto, topk, wnids, dev).table(clean)
+
+
+def _run_params(
+    benchmark: dict[str, Any],
+    topk: int,
+    full: bool,
+    fp32: bool,
+    dev: torch.device,
+    batch_size: int,
+    threads: int,
+) -> dict[str, Any]:
+    """The settings a predictions file was made with, as its record states them."""
+    return {
+        "benchmark": benchmark,
+        "topk": topk,
+        "full_1000": full,
+        "fp32": fp32,
+        "device": dev.type,
+        "batch_size": batch_size,
+        "threads": threads,
+        "loader": "thread" if dev.type == "cpu" else f"{max(1, threads)} processes",
+    }
+
+
+def _record_extra(
+    meta: dict[str, Any],
+    proto: Protocol,
+    wnids: list[str],
+    index_meta: dict[str, Any],
+    kind: str,
+) -> dict[str, Any]:
+    """What the metrics and the audit read back about the model, classes and benchmark."""
+    return {
+        "run_model": meta["name"],
+        "training_provenance": meta.get("provenance", {}).get("params", {}),
+        "subset_wnids": list(proto.subset_wnids),
+        "label_space_size": len(wnids),
+        "label_space": index_meta.get("label_space"),
+        "benchmark_id": index_meta.get("benchmark"),
+        "kind": kind,
+    }
 
 
 # A batch scored by the model: (probabilities, index rows, video frames or None, the
@@ -234,7 +294,7 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Row
     runs the forward pass; on CUDA, loader processes decode and the batched torch
     operators corrupt on the GPU."""
     from shiftlab.corrupt import apply_batch, image_seed
-    from shiftlab.corrupt.materialize import parse_settings, plan_cells
+    from shiftlab.corrupt.cells import parse_settings, plan_cells
 
     settings = parse_settings(
         {key: bench[key] for key in ("params", "names", "severities") if key in bench}

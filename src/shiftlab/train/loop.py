@@ -3,45 +3,43 @@
 Resume contract: the state saved after optimizer step g holds the model, optimizer,
 scheduler and every RNG; the data order and augmentations are functions of (seed, epoch,
 position), so continuing from g replays exactly what an uninterrupted run would do next.
+
+The run is four steps over one `_Run` (as the DeiT/ConvNeXt `engine` split): `_setup`
+builds its parts, `_resume` continues from a saved state, `_train_epoch` runs one epoch
+(saving state on a signal) and `_finish` writes the checkpoint and the history.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import logging
-import math
 import os
-import random
-import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from shiftlab import provenance
-from shiftlab.errors import UserError
-from shiftlab.hashing import sha256_file
 from shiftlab.labels import LabelSpace, label_space
-from shiftlab.models import (
-    create_model,
-    data_config,
-    eval_transform,
-    load_checkpoint,
-    model_meta,
-    num_outputs,
-    replace_head,
-    save_checkpoint,
-    unwrap,
-)
+from shiftlab.models import eval_transform, model_meta, save_checkpoint, unwrap
 from shiftlab.train import distributed as ddp
 from shiftlab.train.augment import TrainTransform
+from shiftlab.train.build import (
+    bf16_supported,
+    build_model,
+    build_optimizer,
+    fingerprint,
+    place_model,
+    seed_everything,
+    steps_per_epoch,
+    wrap_distributed,
+)
 from shiftlab.train.data import EvalDataset, IndexDataset, MicroBatches, make_loader
 from shiftlab.train.engine import EpochStats, evaluate, train_one_epoch
+from shiftlab.train.preemption import Preemption
 from shiftlab.train.recipes import Recipe
 from shiftlab.train.state import load_state, rng_states, save_state, set_rng_states, state_path
 
@@ -53,6 +51,8 @@ HISTORY_FIELDS = ["epoch", "loss", "acc", "lr", "images_per_s", "val_loss", "val
 
 @dataclass
 class FitConfig:
+    """One run's inputs and outputs, as `shiftlab train` passes them."""
+
     run: str
     model: dict[str, Any]  # the run's config entry: model, weights, source, ...
     recipe: Recipe
@@ -70,84 +70,8 @@ class FitConfig:
     params: dict[str, Any] = field(default_factory=dict)  # recorded in provenance
 
 
-# -- building blocks ----------------------------------------------------------------------
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def lr_factor(step: int, steps_per_epoch: int, s: dict[str, Any]) -> float:
-    """Multiplier of the base lr before optimizer step `step` (0-based)."""
-    total = s["epochs"] * steps_per_epoch
-    warm = round(s["warmup_epochs"] * steps_per_epoch)
-    if step < warm:
-        return (step + 1) / warm
-    if s["schedule"] == "cosine":
-        t = (step - warm) / max(1, total - warm)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
-    if s["schedule"] == "step":
-        epoch = step // steps_per_epoch
-        return s["gamma"] ** sum(epoch >= m for m in s["milestones"])
-    return 1.0
-
-
-def build_model(cfg: FitConfig, space: LabelSpace) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The starting model and its data config: the base run's checkpoint when given
-    (`--init`), else the config's weights; the head follows the label space."""
-    entry = cfg.model
-    name = entry.get("model") or entry.get("name")
-    if not name:
-        raise UserError("model json needs a 'model' name")
-    if cfg.init is not None:
-        model, meta = load_checkpoint(cfg.init)
-        model.train()
-        have = list(meta["wnids"])
-        if have != list(space.wnids):
-            if set(space.wnids) <= set(have):
-                pos = {w: i for i, w in enumerate(have)}
-                replace_head(model, len(space), [pos[w] for w in space.wnids])
-            else:
-                replace_head(model, len(space))
-        dcfg = dict(meta["data_config"])
-        pretrained = meta.get("pretrained")
-    else:
-        model = create_model(
-            name, len(space), entry.get("weights"), source=entry.get("source"), wnids=space.wnids
-        )
-        dcfg = data_config(model)
-        pretrained = entry.get("weights")
-    size = cfg.recipe["image_size"]
-    if size:
-        dcfg["input_size"] = [dcfg["input_size"][0], int(size), int(size)]
-    assert num_outputs(model) == len(space)
-    return model, {"data_config": dcfg, "pretrained": pretrained}
-
-
-def bf16_supported(device: str) -> bool:
-    if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
-    return bool(check()) if check is not None else True
-
-
-def fingerprint(cfg: FitConfig, space: LabelSpace) -> str:
-    """Identity of a run's inputs: a state saved under another identity is not resumable."""
-    blob = {
-        "model": cfg.model,
-        "recipe": cfg.recipe.name,
-        "settings": cfg.recipe.settings,
-        "seed": cfg.seed,
-        "wnids": list(space.wnids),
-        "train_index": sha256_file(cfg.train_index),
-        "init": sha256_file(cfg.init) if cfg.init else None,
-    }
-    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
+    """The per-epoch history CSV, replaced atomically so a reader never sees half of it."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -159,25 +83,33 @@ def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
-class Preemption:
-    """Turns SIGTERM/SIGUSR1 (what SLURM sends before a kill) into a flag the loop polls
-    between optimizer steps, so the state is saved at a consistent point."""
+@dataclass
+class _Run:
+    """What one process holds during a run; the steps below read and advance it."""
 
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._old: dict[int, Any] = {}
+    cfg: FitConfig
+    dist: ddp.Dist
+    space: LabelSpace
+    info: dict[str, Any]  # data_config and pretrained, as build_model returns them
+    model: torch.nn.Module  # saved and resumed
+    net: torch.nn.Module  # what trains: the model or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    dataset: IndexDataset
+    steps: int  # optimizer steps per epoch
+    bf16: bool
+    ident: str  # fingerprint of the inputs: a state saved under another one is stale
+    started: str
+    val_loader: Any = None
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stats: EpochStats = field(default_factory=EpochStats)
+    resumes: int = 0
 
-    def __enter__(self) -> Preemption:
-        for sig in (signal.SIGTERM, signal.SIGUSR1):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        self.signal = signum
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.cfg.recipe.settings
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -194,59 +126,59 @@ def fit(cfg: FitConfig) -> int:
 
 
 def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
+    run = _setup(cfg, dist, started)
+    _resume(run)
+    run.val_loader = _val_loader(run)
+    with Preemption() as preempt:
+        while run.epoch < run.settings["epochs"]:
+            if not _train_epoch(run, preempt):
+                return EXIT_PREEMPTED
+    _finish(run)
+    return 0
+
+
+def _setup(cfg: FitConfig, dist: ddp.Dist, started: str) -> _Run:
+    """Seed, then build the model, data and optimizer. The order is part of the resume
+    contract: it fixes the random draws made before the first step."""
     s = cfg.recipe.settings
     space = label_space(cfg.label_space)
     seed_everything(cfg.seed)
     model, info = build_model(cfg, space)
-    dcfg = info["data_config"]
     bf16 = bool(s["bf16"]) and bf16_supported(dist.device)
     if s["bf16"] and not bf16:
         log.warning(
             "bf16 autocast requested but not supported on %s; training in fp32", dist.device
         )
+    transform = TrainTransform(cfg.recipe, info["data_config"])
+    dataset = IndexDataset(cfg.train_index, space, transform, cfg.seed)
+    steps = steps_per_epoch(len(dataset), s, dist.world)
+    model = place_model(model, dist, s)
+    optimizer, scheduler = build_optimizer(model, s, steps)
+    net = wrap_distributed(model, dist)
+    return _Run(
+        cfg=cfg,
+        dist=dist,
+        space=space,
+        info=info,
+        model=model,
+        net=net,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        dataset=dataset,
+        steps=steps,
+        bf16=bf16,
+        ident=fingerprint(cfg, space),
+        started=started,
+    )
 
-    dataset = IndexDataset(cfg.train_index, space, TrainTransform(cfg.recipe, dcfg), cfg.seed)
-    global_batch, accum = s["batch_size"], s["grad_accum"]
-    if global_batch % (accum * dist.world):
-        raise UserError(
-            f"batch_size {global_batch} is not divisible by grad_accum {accum} x {dist.world} "
-            "processes"
-        )
-    steps = len(dataset) // global_batch
-    if steps == 0:
-        raise UserError(f"batch_size {global_batch} exceeds the {len(dataset)} training images")
 
-    model.to(dist.device)
-    if s["channels_last"]:
-        model.to(memory_format=torch.channels_last)
-    if dist.enabled and s["sync_bn"] and dist.device.startswith("cuda"):
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if s["optimizer"] == "sgd":
-        optimizer: torch.optim.Optimizer = torch.optim.SGD(
-            params,
-            lr=s["lr"],
-            momentum=s["momentum"],
-            nesterov=s["nesterov"],
-            weight_decay=s["weight_decay"],
-        )
-    else:
-        optimizer = torch.optim.AdamW(params, lr=s["lr"], weight_decay=s["weight_decay"])
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, steps, s))
-    net: torch.nn.Module = model
-    if dist.enabled:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(
-            model, device_ids=[dist.local_rank] if dist.device.startswith("cuda") else None
-        )
-
-    ident = fingerprint(cfg, space)
-    epoch, step, history, stats, resumes = 0, 0, [], EpochStats(), 0
+def _resume(run: _Run) -> None:
+    """Continue from the saved state when it belongs to these inputs; set a stale one aside."""
+    cfg, dist = run.cfg, run.dist
     state = load_state(cfg.state_dir)
-    if state is not None and state.get("fingerprint") != ident:
+    if state is not None and state.get("fingerprint") != run.ident:
         if dist.main:
-            stale = state_path(cfg.state_dir).with_name(f"state.stale-{ident[:8]}.pt")
+            stale = state_path(cfg.state_dir).with_name(f"state.stale-{run.ident[:8]}.pt")
             os.replace(state_path(cfg.state_dir), stale)
             log.warning(
                 "resume state in %s belongs to different inputs/settings; moved it to "
@@ -256,158 +188,190 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
             )
         ddp.barrier(dist)
         state = None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        set_rng_states(state["rng"])
-        epoch, step, history = int(state["epoch"]), int(state["step"]), list(state["history"])
-        resumes = int(state.get("resumes", 0)) + 1
-        if dist.main:  # the saved sums are global; other ranks start from zero
-            stats = EpochStats(**state["stats"])
-        started = state.get("started", started)
-        log.info("resumed %s at epoch %d step %d/%d", cfg.run, epoch, step, steps)
+    if state is None:
+        return
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    set_rng_states(state["rng"])
+    run.epoch, run.step = int(state["epoch"]), int(state["step"])
+    run.history = list(state["history"])
+    run.resumes = int(state.get("resumes", 0)) + 1
+    if dist.main:  # the saved sums are global; other ranks start from zero
+        run.stats = EpochStats(**state["stats"])
+    run.started = state.get("started", run.started)
+    log.info("resumed %s at epoch %d step %d/%d", cfg.run, run.epoch, run.step, run.steps)
 
-    def snapshot(at_epoch: int, at_step: int, epoch_stats: EpochStats) -> None:
-        tot = ddp.sum_floats(dist, [epoch_stats.loss_sum, epoch_stats.correct, epoch_stats.seen])
-        if dist.main:
-            save_state(
-                cfg.state_dir,
-                {
-                    "fingerprint": ident,
-                    "epoch": at_epoch,
-                    "step": at_step,
-                    "model": unwrap(model).state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "rng": rng_states(),
-                    "history": history,
-                    "stats": EpochStats(*tot, epoch_stats.seconds, epoch_stats.lr).as_dict(),
-                    "resumes": resumes,
-                    "started": started,
-                },
-            )
-        ddp.barrier(dist)
 
-    val_loader = None
-    if cfg.val_index is not None:
-        val = EvalDataset(cfg.val_index, space, eval_transform(dcfg))
-        eval_batch = s["eval_batch_size"] or 2 * (global_batch // (accum * dist.world))
-        shards = [
-            list(range(i, min(i + eval_batch, len(val)))) for i in range(0, len(val), eval_batch)
-        ][dist.rank :: dist.world]
-        val_loader = make_loader(val, shards, s["num_workers"])
+def _snapshot(run: _Run, at_epoch: int, at_step: int, epoch_stats: EpochStats) -> None:
+    """Save the resumable state (on rank 0, stats summed over ranks); every rank waits."""
+    dist = run.dist
+    tot = ddp.sum_floats(dist, [epoch_stats.loss_sum, epoch_stats.correct, epoch_stats.seen])
+    if dist.main:
+        save_state(
+            run.cfg.state_dir,
+            {
+                "fingerprint": run.ident,
+                "epoch": at_epoch,
+                "step": at_step,
+                "model": unwrap(run.model).state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "scheduler": run.scheduler.state_dict(),
+                "rng": rng_states(),
+                "history": run.history,
+                "stats": EpochStats(*tot, epoch_stats.seconds, epoch_stats.lr).as_dict(),
+                "resumes": run.resumes,
+                "started": run.started,
+            },
+        )
+    ddp.barrier(dist)
 
+
+def _val_loader(run: _Run) -> Any:
+    """This rank's share of the validation batches, or None without a validation index."""
+    cfg, dist, s = run.cfg, run.dist, run.settings
+    if cfg.val_index is None:
+        return None
+    val = EvalDataset(cfg.val_index, run.space, eval_transform(run.info["data_config"]))
+    eval_batch = s["eval_batch_size"] or 2 * (s["batch_size"] // (s["grad_accum"] * dist.world))
+    shards = [
+        list(range(i, min(i + eval_batch, len(val)))) for i in range(0, len(val), eval_batch)
+    ][dist.rank :: dist.world]
+    return make_loader(val, shards, s["num_workers"])
+
+
+def _train_epoch(run: _Run, preempt: Preemption) -> bool:
+    """Train the current epoch from `run.step`; False when a signal stopped it (state saved)."""
     from tqdm import tqdm
 
-    with Preemption() as preempt:
-        while epoch < s["epochs"]:
-            sampler = MicroBatches(
-                len(dataset),
-                cfg.seed,
+    cfg, dist, s = run.cfg, run.dist, run.settings
+    sampler = MicroBatches(
+        len(run.dataset),
+        cfg.seed,
+        run.epoch,
+        s["batch_size"],
+        s["grad_accum"],
+        dist.world,
+        dist.rank,
+        start=run.step,
+    )
+    bar = tqdm(
+        total=run.steps,
+        initial=run.step,
+        desc=f"{cfg.run} epoch {run.epoch + 1}/{s['epochs']}",
+        disable=not (cfg.progress and dist.main),
+        mininterval=2.0,
+        leave=False,
+    )
+    run.stats, stopped = train_one_epoch(
+        run.net,
+        cfg.recipe,
+        make_loader(run.dataset, sampler, s["num_workers"]),
+        run.optimizer,
+        run.scheduler,
+        device=dist.device,
+        steps=run.steps,
+        accum=s["grad_accum"],
+        start_step=run.step,
+        stats=run.stats,
+        bf16=run.bf16,
+        channels_last=s["channels_last"],
+        after_step=_step_hook(run, preempt, bar),
+    )
+    bar.close()
+    if stopped:
+        log.warning(
+            "received signal %s: state saved at epoch %d; exiting with %d so "
+            "the job can be resubmitted",
+            preempt.signal,
+            run.epoch,
+            EXIT_PREEMPTED,
+        )
+        return False
+    _end_epoch(run)
+    return True
+
+
+def _step_hook(
+    run: _Run, preempt: Preemption, bar: Any
+) -> Callable[[int, EpochStats, float], bool]:
+    """What runs after each optimizer step: progress, logging, and saving state on a signal
+    (then True stops the epoch) or every `checkpoint_every` global steps."""
+    cfg, dist, s, epoch, steps = run.cfg, run.dist, run.settings, run.epoch, run.steps
+
+    def after_step(done: int, st: EpochStats, loss: float) -> bool:
+        bar.update(1)
+        g = epoch * steps + done
+        if cfg.log_every and done % cfg.log_every == 0 and dist.main:
+            log.info(
+                "epoch %d step %d/%d global step %d loss %.4f lr %.3g",
                 epoch,
-                global_batch,
-                accum,
-                dist.world,
-                dist.rank,
-                start=step,
+                done,
+                steps,
+                g,
+                loss,
+                st.lr,
             )
-            bar = tqdm(
-                total=steps,
-                initial=step,
-                desc=f"{cfg.run} epoch {epoch + 1}/{s['epochs']}",
-                disable=not (cfg.progress and dist.main),
-                mininterval=2.0,
-                leave=False,
-            )
-            current = epoch
-
-            def after_step(
-                done: int, st: EpochStats, loss: float, current: int = current, bar: Any = bar
-            ) -> bool:
-                bar.update(1)
-                g = current * steps + done
-                if cfg.log_every and done % cfg.log_every == 0 and dist.main:
-                    log.info(
-                        "epoch %d step %d/%d global step %d loss %.4f lr %.3g",
-                        current,
-                        done,
-                        steps,
-                        g,
-                        loss,
-                        st.lr,
-                    )
-                if ddp.any_true(dist, preempt.signal is not None):
-                    snapshot(current, done, st)
-                    return True
-                if s["checkpoint_every"] and g % s["checkpoint_every"] == 0 and done < steps:
-                    snapshot(current, done, st)
-                    if dist.main:
-                        log.info("state saved at global step %d", g)
-                return False
-
-            stats, stopped = train_one_epoch(
-                net,
-                cfg.recipe,
-                make_loader(dataset, sampler, s["num_workers"]),
-                optimizer,
-                scheduler,
-                device=dist.device,
-                steps=steps,
-                accum=accum,
-                start_step=step,
-                stats=stats,
-                bf16=bf16,
-                channels_last=s["channels_last"],
-                after_step=after_step,
-            )
-            bar.close()
-            if stopped:
-                log.warning(
-                    "received signal %s: state saved at epoch %d; exiting with %d so "
-                    "the job can be resubmitted",
-                    preempt.signal,
-                    epoch,
-                    EXIT_PREEMPTED,
-                )
-                return EXIT_PREEMPTED
-            loss_sum, correct, seen = ddp.sum_floats(
-                dist, [stats.loss_sum, stats.correct, stats.seen]
-            )
-            row: dict[str, Any] = {
-                "epoch": epoch + 1,
-                "loss": loss_sum / seen,
-                "acc": correct / seen,
-                "lr": stats.lr,
-                "images_per_s": seen / stats.seconds if stats.seconds else 0.0,
-            }
-            if val_loader is not None:
-                v = evaluate(
-                    net, val_loader, device=dist.device, bf16=bf16, channels_last=s["channels_last"]
-                )
-                vl, vc, vn = ddp.sum_floats(dist, [v["loss_sum"], v["correct"], v["seen"]])
-                row |= {"val_loss": vl / vn, "val_acc": vc / vn}
-            history.append(row)
+        if ddp.any_true(dist, preempt.signal is not None):
+            _snapshot(run, epoch, done, st)
+            return True
+        if s["checkpoint_every"] and g % s["checkpoint_every"] == 0 and done < steps:
+            _snapshot(run, epoch, done, st)
             if dist.main:
-                log.info(
-                    "epoch %d: %s",
-                    epoch + 1,
-                    ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
-                )
-                write_history(cfg.history, history)
-            epoch, step, stats = epoch + 1, 0, EpochStats()
-            if epoch < s["epochs"]:
-                snapshot(epoch, 0, stats)
+                log.info("state saved at global step %d", g)
+        return False
 
+    return after_step
+
+
+def _end_epoch(run: _Run) -> None:
+    """Append the epoch's history row (with validation), then save state for the next one."""
+    dist, s = run.dist, run.settings
+    stats = run.stats
+    loss_sum, correct, seen = ddp.sum_floats(dist, [stats.loss_sum, stats.correct, stats.seen])
+    row: dict[str, Any] = {
+        "epoch": run.epoch + 1,
+        "loss": loss_sum / seen,
+        "acc": correct / seen,
+        "lr": stats.lr,
+        "images_per_s": seen / stats.seconds if stats.seconds else 0.0,
+    }
+    if run.val_loader is not None:
+        v = evaluate(
+            run.net,
+            run.val_loader,
+            device=dist.device,
+            bf16=run.bf16,
+            channels_last=s["channels_last"],
+        )
+        vl, vc, vn = ddp.sum_floats(dist, [v["loss_sum"], v["correct"], v["seen"]])
+        row |= {"val_loss": vl / vn, "val_acc": vc / vn}
+    run.history.append(row)
     if dist.main:
-        meta = model_meta(model, list(space.wnids), info["pretrained"], dcfg)
+        log.info(
+            "epoch %d: %s",
+            run.epoch + 1,
+            ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
+        )
+        write_history(run.cfg.history, run.history)
+    run.epoch, run.step, run.stats = run.epoch + 1, 0, EpochStats()
+    if run.epoch < s["epochs"]:
+        _snapshot(run, run.epoch, 0, run.stats)
+
+
+def _finish(run: _Run) -> None:
+    """Write the final checkpoint (with its provenance record) and history; drop the state."""
+    cfg, dist = run.cfg, run.dist
+    if dist.main:
+        dcfg = run.info["data_config"]
+        meta = model_meta(run.model, list(run.space.wnids), run.info["pretrained"], dcfg)
         record = provenance.make_record(
             "train",
             params={
                 "run": cfg.run,
                 "model": cfg.model,
                 "recipe": cfg.recipe.name,
-                "settings": s,
+                "settings": run.settings,
                 "seed": cfg.seed,
                 "label_space": cfg.label_space,
                 "world_size": dist.world,
@@ -422,12 +386,11 @@ def _fit(cfg: FitConfig, dist: ddp.Dist, started: str) -> int:
                 )
                 if v
             },
-            started=started,
-            extra={"history": history, "resumes": resumes},
+            started=run.started,
+            extra={"history": run.history, "resumes": run.resumes},
         )
-        save_checkpoint(cfg.out, model, meta, record)
-        write_history(cfg.history, history)
+        save_checkpoint(cfg.out, run.model, meta, record)
+        write_history(cfg.history, run.history)
         state_path(cfg.state_dir).unlink(missing_ok=True)
-        log.info("wrote %s (%d epochs, %d resumes)", cfg.out, len(history), resumes)
+        log.info("wrote %s (%d epochs, %d resumes)", cfg.out, len(run.history), run.resumes)
     ddp.barrier(dist)
-    return 0
