@@ -7,14 +7,22 @@ summary.csv (the same N `shiftlab audit summary.csv --row N` takes).
 
 from __future__ import annotations
 
-import base64
-import html
-import math
 from pathlib import Path
 
 import pandas as pd
 
-from shiftlab.report.figures import FIGURES
+from shiftlab.report.cells import escape, figure, format_value, pivot, plain_table
+from shiftlab.report.sections import (
+    CE_METRICS,
+    MCE_METRICS,
+    OOD_METRICS,
+    PROBE_METRICS,
+    class_sensitivity_parts,
+    corruption_parts,
+    pairwise_parts,
+    parity_parts,
+    probe_parts,
+)
 from shiftlab.report.tables import Results
 from shiftlab.report.training import training_table
 
@@ -74,181 +82,14 @@ CORRECTIONS = {"holm": "Holm's step-down method (family-wise error)",
                "none": "no correction"}  # fmt: skip
 
 
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-# Columns of stats tables that hold counts.
-COUNTS = ("n", "count", "cells", "epochs", "n_classes")
-# Summary metrics in percent or percentage points that are not in the metrics registry.
-PERCENT_METRICS = ("eff_robustness", "top1_diff_vs/", "clean_top1/")
-
-
-def _unit(metric: str) -> str:
-    from shiftlab.metrics.registry import get_metric
-
-    try:
-        return get_metric(metric).unit
-    except KeyError:
-        return "%" if metric.startswith(PERCENT_METRICS) else ""
-
-
-def _fmt(metric: str, value) -> str:
-    """One format per kind of number: p-values 3 significant digits, counts whole, percent
-    with one decimal, anything else (slopes, positions) with three."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    if math.isnan(x):
-        return "–"
-    if "_p" in metric or metric.startswith("p_"):
-        return f"{x:.3g}"
-    unit = _unit(metric)
-    if (
-        metric.startswith("classes_")
-        or metric.endswith("_flagged")
-        or metric in COUNTS
-        or unit == "images"
-    ):
-        return f"{x:.0f}"
-    if unit == "%":
-        return f"{x:.1f}"
-    return f"{x:.3f}"
-
-
-def number(row: pd.Series) -> str:
-    """A value linked to its provenance row, with its interval when it has one."""
-    text = _fmt(row["metric"], row["value"])
-    ci = ""
-    if pd.notna(row.get("ci_low")) and pd.notna(row.get("ci_high")):
-        ci = f' <span class="ci">[{_fmt(row["metric"], row["ci_low"])}, {_fmt(row["metric"], row["ci_high"])}]</span>'
-    p_metric = "_p" in str(row["metric"])
-    cls = (
-        ' class="sig"' if p_metric and pd.notna(row["value"]) and float(row["value"]) < 0.05 else ""
-    )
-    return f'<a href="#s{int(row["row"])}"{cls} title="summary.csv row {int(row["row"])}">{text}</a>{ci}'
-
-
-def pivot(rows: pd.DataFrame, index: str, columns: str, index_label: str | None = None) -> str:
-    """A table of linked numbers: one row per `index` value, one column per `columns` value."""
-    if rows.empty:
-        return ""
-    index_values = list(dict.fromkeys(rows[index]))
-    column_values = list(dict.fromkeys(rows[columns]))
-    cells = {(r[index], r[columns]): number(r) for _, r in rows.iterrows()}
-    head = f'<th class="l">{_e(index_label or index)}</th>' + "".join(
-        f"<th>{_e(c)}</th>" for c in column_values
-    )
-    body = "".join(
-        f'<tr><td class="l">{_e(i)}</td>'
-        + "".join(f"<td>{cells.get((i, c), '')}</td>" for c in column_values)
-        + "</tr>"
-        for i in index_values
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def plain_table(frame: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> str:
-    """A table of values from a stats CSV (figure data and details, not summary numbers)."""
-    if frame.empty:
-        return ""
-    head = "".join(
-        f'<th class="{"l" if c in text_columns else ""}">{_e(c)}</th>' for c in frame.columns
-    )
-    body = "".join(
-        "<tr>" + "".join(
-            f'<td class="l">{_e(v)}</td>' if c in text_columns else f"<td>{_fmt(c, v)}</td>"
-            for c, v in zip(frame.columns, row, strict=True)
-        ) + "</tr>"
-        for row in frame.itertuples(index=False)
-    )  # fmt: skip
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def figure(name: str, path: Path | None) -> str:
-    if path is None or not Path(path).is_file():
-        return ""
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    title = FIGURES[name][1]
-    return (f'<figure id="fig-{_e(Path(name).stem)}"><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(title)} (<code>figures/{_e(name)}</code>)</figcaption></figure>")  # fmt: skip
-
-
 def _section(anchor: str, title: str, parts: list[str]) -> tuple[str, str] | None:
     body = "".join(p for p in parts if p)
     if not body:
         return None
-    return anchor, f'<section id="{anchor}"><h2>{_e(title)}</h2>{body}</section>'
+    return anchor, f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
 
 
 # The names the metrics code writes (shiftlab.metrics.compute / probes); AlexNet first.
-CE_METRICS = ("ce_alexnet", "ce_baseline")
-MCE_METRICS = ("mce_alexnet", "relative_mce_alexnet", "mce_baseline", "relative_mce_baseline",
-               "mean_error_19", "mean_error")  # fmt: skip
-OOD_METRICS = ("aupr", "auroc", "fpr95")
-PROBE_METRICS = ("shift_flip_prob", "shift_flip_prob_consecutive", "shift_prob_change", "shift_msp")
-
-
-def _corruption_parts(results: Results, figs: dict[str, Path]) -> list[str]:
-    """CE per corruption (each normalisation present), mCE / relative mCE, error by severity."""
-    s = results.summary
-    parts = [figure("ce_per_corruption.png", figs.get("ce_per_corruption.png"))]
-    for metric in CE_METRICS:
-        ce = s[(s["metric"] == metric) & (s["variant"] != "")]
-        if not ce.empty:
-            ce = ce.assign(col=ce["benchmark"] + ":" + ce["variant"])
-            parts.append(f"<p>Corruption error <code>{metric}</code> (%, 100 = the reference):</p>"
-                         + pivot(ce, "run", "col", "run \\ corruption"))  # fmt: skip
-    mce = s[s["metric"].isin(MCE_METRICS) & (s["variant"] == "")]
-    mce = mce.assign(col=mce["benchmark"] + ":" + mce["metric"])
-    parts += [pivot(mce, "run", "col", "run"),
-              figure("error_vs_severity.png", figs.get("error_vs_severity.png"))]  # fmt: skip
-    return parts
-
-
-def _parity_parts(results: Results) -> list[str]:
-    """Cells whose error differs between the two ImageNet-C sets beyond sampling noise."""
-    s = results.summary
-    counts = s[s["metric"] == "c_parity_cells_flagged"]
-    if counts.empty:
-        return []
-    table = results.stats.get("c_parity", pd.DataFrame())
-    flagged = table[table["flagged"].astype(str) == "True"] if not table.empty else table
-    parts = [
-        "<p>Per run, each corruption &times; severity cell's top-1 error on the regenerated set "
-        "minus the reference set (the official files; without them, the materialized files vs "
-        "on-the-fly corruption), with a paired bootstrap interval over the cell's images. "
-        "Cells whose interval excludes 0 (of n compared):</p>",
-        pivot(counts, "run", "benchmark"),
-    ]
-    if not flagged.empty:
-        cols = ["run", "reference", "other", "variant", "n", "error_reference", "error_other",
-                "diff", "ci_low", "ci_high"]  # fmt: skip
-        shown = flagged.reindex(flagged["diff"].abs().sort_values(ascending=False).index)[cols]
-        parts += [f"<p>Flagged cells, largest difference first (of {len(flagged)}; all in "
-                  "<code>stats/c_parity.csv</code>):</p>",
-                  plain_table(shown.head(30), ("run", "reference", "other", "variant"))]  # fmt: skip
-    return parts
-
-
-def _probe_parts(results: Results, figs: dict[str, Path]) -> list[str]:
-    """Pooled consistency per run and probe, and the flip-probability-vs-shift curves."""
-    s = results.summary
-    pooled = s[s["metric"].isin(PROBE_METRICS[:3]) & ~s["variant"].str.match(r".*_\d+$")
-               & (s["variant"] != "")]  # fmt: skip
-    if pooled.empty:
-        return []
-    pooled = pooled.assign(col=pooled["variant"] + ":" + pooled["metric"])
-    return [
-        figure("shift_probes.png", figs.get("shift_probes.png")),
-        "<p>Pooled over each probe's steps (%, bootstrap interval over images): top-1 changes vs "
-        "the unshifted image, between consecutive shifts, and the mean change of the top-1 "
-        "probability.</p>",
-        pivot(pooled, "run", "col", "run"),
-    ]
-
-
 def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     s = results.summary
     out = []
@@ -263,8 +104,8 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         pivot(er, "run", "benchmark"),
         "<p>Slope of the logit fit per benchmark:</p>" + pivot(slope, "run", "benchmark") if not slope.empty else "",
     ]))  # fmt: skip
-    out.append(_section("corruptions", "Common corruptions", _corruption_parts(results, figs)))
-    out.append(_section("c-parity", "ImageNet-C: reference vs regenerated", _parity_parts(results)))
+    out.append(_section("corruptions", "Common corruptions", corruption_parts(results, figs)))
+    out.append(_section("c-parity", "ImageNet-C: reference vs regenerated", parity_parts(results)))
     fp = s[s["metric"].isin(["fp", "t5d"]) & (s["variant"] != "")]
     flips = s[s["metric"].isin(["mfr", "mt5d"]) & (s["variant"] == "")]
     out.append(_section("perturbations", "Perturbation stability", [
@@ -274,31 +115,16 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         pivot(flips, "run", "metric"),
     ]))  # fmt: skip
     out.append(
-        _section("shift-probes", "Shift probes (1-pixel shifts)", _probe_parts(results, figs))
+        _section("shift-probes", "Shift probes (1-pixel shifts)", probe_parts(results, figs))
     )
-    counts = s[s["metric"].str.startswith("classes_")].assign(
-        condition=lambda f: f["benchmark"] + ":" + f["variant"]
+    out.append(
+        _section(
+            "class-sensitivity",
+            "Class sensitivity (seed analyses)",
+            class_sensitivity_parts(results, figs),
+        )
     )
-    shift = s[s["metric"] == "class_shift_p_wilcoxon_adj"].assign(
-        condition=lambda f: f["benchmark"] + ":" + f["variant"])  # fmt: skip
-    shift_mean = s[s["metric"] == "class_shift_mean"].assign(
-        condition=lambda f: f["benchmark"] + ":" + f["variant"]
-    )
-    out.append(_section("class-sensitivity", "Class sensitivity (seed analyses)", [
-        figure("class_sensitivity.png", figs.get("class_sensitivity.png")),
-        pivot(counts, "condition", "metric", "transformation / corruption"),
-        "<p>Mean class-wise accuracy change per run:</p>" + pivot(shift_mean, "condition", "run") if not shift_mean.empty else "",
-        "<p>Wilcoxon signed-rank p (corrected) of the class-wise shift per run:</p>" + pivot(shift, "condition", "run") if not shift.empty else "",
-    ]))  # fmt: skip
-    diffs = s[s["metric"].str.startswith("top1_diff_vs/") & (s["variant"] == "")]
-    mcn = s[s["metric"].str.startswith("mcnemar_p_adj_vs/") & (s["variant"] == "")]
-    wil = s[s["metric"].str.startswith("wilcoxon_p_adj_vs/") & (s["variant"] == "")]
-    label = lambda f: f.assign(pair=f["run"] + " − " + f["metric"].str.split("/", n=1).str[1])  # noqa: E731
-    out.append(_section("pairwise", "Pairwise comparisons (same images)", [
-        "<p>Accuracy difference with paired-bootstrap 95 % CI:</p>" + pivot(label(diffs), "pair", "benchmark") if not diffs.empty else "",
-        "<p>Exact McNemar p (corrected):</p>" + pivot(label(mcn), "pair", "benchmark") if not mcn.empty else "",
-        "<p>Wilcoxon signed-rank p on class-wise accuracy (corrected):</p>" + pivot(label(wil), "pair", "benchmark") if not wil.empty else "",
-    ]))  # fmt: skip
+    out.append(_section("pairwise", "Pairwise comparisons (same images)", pairwise_parts(results)))
     if results.recipes:
         table = training_table(results.training, results.recipes)
         out.append(_section("fine-tuning", "Fine-tuning", [
@@ -337,13 +163,13 @@ def provenance_table(summary: pd.DataFrame) -> str:
     """One row per summary row, id `s<N>`: what the number is and the hashes behind it."""
     cols = ["run", "benchmark", "variant", "metric", "value", "checkpoint_sha256", "dataset_fingerprint",
             "predictions_sha256", "config_sha256", "code_version", "mlflow_run_id"]  # fmt: skip
-    head = "<th>N</th>" + "".join(f"<th>{_e(c)}</th>" for c in cols)
+    head = "<th>N</th>" + "".join(f"<th>{escape(c)}</th>" for c in cols)
     rows = []
     for r in summary.itertuples(index=False):
         d = r._asdict()
         cells = "".join(
-            f'<td class="h">{"<br>".join(_e(x) for x in str(d[c]).split(";"))}</td>' if c.endswith(("sha256", "fingerprint"))
-            else f"<td>{_fmt(d['metric'], d[c]) if c == 'value' else _e(d[c])}</td>"
+            f'<td class="h">{"<br>".join(escape(x) for x in str(d[c]).split(";"))}</td>' if c.endswith(("sha256", "fingerprint"))
+            else f"<td>{format_value(d['metric'], d[c]) if c == 'value' else escape(d[c])}</td>"
             for c in cols
         )  # fmt: skip
         rows.append(f'<tr id="s{d["row"]}"><td>{d["row"]}</td>{cells}</tr>')
@@ -359,10 +185,10 @@ def render(
     """The whole report as one HTML string."""
     cfg = {"bootstrap": "?", "seed": "?", "clean_benchmark": "val", "alpha": 0.05, "correction": "holm",
            "baseline_run": None, **(stats_cfg or {})}  # fmt: skip
-    pairs = (f"Runs are compared with the baseline run <code>{_e(cfg['baseline_run'])}</code>."
+    pairs = (f"Runs are compared with the baseline run <code>{escape(cfg['baseline_run'])}</code>."
              if cfg.get("baseline_run") else "Every pair of runs is compared.")  # fmt: skip
-    methods = METHODS.format(bootstrap=_e(cfg["bootstrap"]), seed=_e(cfg["seed"]), clean=_e(cfg["clean_benchmark"]),
-                             alpha=_e(cfg["alpha"]), correction_name=CORRECTIONS.get(cfg["correction"], _e(cfg["correction"])),
+    methods = METHODS.format(bootstrap=escape(cfg["bootstrap"]), seed=escape(cfg["seed"]), clean=escape(cfg["clean_benchmark"]),
+                             alpha=escape(cfg["alpha"]), correction_name=CORRECTIONS.get(cfg["correction"], escape(cfg["correction"])),
                              pairs=pairs)  # fmt: skip
     sections = _sections(results, figs)
     sections.append(
@@ -375,16 +201,16 @@ def render(
     benches = sorted(set(s["benchmark"]))
     configs = sorted({c for v in s.get("config_sha256", []) for c in str(v).split(";") if c})
     codes = sorted({c for v in s.get("code_version", []) for c in str(v).split(";") if c})
-    nav = "".join(f'<a href="#{a}">{_e(a.replace("-", " "))}</a>' for a, _ in sections)
+    nav = "".join(f'<a href="#{a}">{escape(a.replace("-", " "))}</a>' for a, _ in sections)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>shiftlab report: {_e(study)}</title><style>{CSS}</style></head>
+<title>shiftlab report: {escape(study)}</title><style>{CSS}</style></head>
 <body><main>
-<h1>Robustness study <code>{_e(study)}</code></h1>
-<p class="meta">{len(runs)} runs ({_e(", ".join(runs))}); benchmarks {_e(", ".join(benches))};
-{len(s)} reported numbers. Config sha256 {_e(", ".join(configs) or "–")}; code {_e(", ".join(codes) or "–")}.</p>
+<h1>Robustness study <code>{escape(study)}</code></h1>
+<p class="meta">{len(runs)} runs ({escape(", ".join(runs))}); benchmarks {escape(", ".join(benches))};
+{len(s)} reported numbers. Config sha256 {escape(", ".join(configs) or "–")}; code {escape(", ".join(codes) or "–")}.</p>
 <nav>{nav}</nav>
 {"".join(body for _, body in sections)}
 </main></body></html>
