@@ -1,6 +1,6 @@
 """Provenance records: which files, code, params and machine produced an output.
 
-A record is a JSON-able dict (DESIGN.md contract). Producers embed it where the format has
+A record is a JSON-able dict (docs/contracts.md). Producers embed it where the format has
 room for metadata and write a sidecar otherwise:
 
 - parquet (predictions, dataset index): key-value metadata key `shiftlab` (`with_record`,

@@ -1,4 +1,4 @@
-"""Parameter tables against BENCHMARKS.md section 2.7 (make_imagenet_c.py) and spot values
+"""Parameter tables against docs/benchmarks.md section 2.7 (make_imagenet_c.py) and spot values
 of make_tinyimagenet_c.py; plus the size rule and a few operator building blocks."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from shiftlab.corrupt.seeding import make_rng
 IMAGENET = corrupt.PARAM_SETS["imagenet"].table
 TINY = corrupt.PARAM_SETS["tiny"].table
 
-# BENCHMARKS.md §2.7, severity 1 -> 5
+# docs/benchmarks.md §2.7, severity 1 -> 5
 PUBLISHED = {
     "gaussian_noise": (0.08, 0.12, 0.18, 0.26, 0.38),
     "shot_noise": (60, 25, 12, 5, 3),
@@ -45,7 +45,7 @@ def test_imagenet_parameters_match_benchmarks_md(name):
 
 
 def test_zoom_factors_match_published_ranges():
-    # BENCHMARKS.md: arange(1,1.11,.01) ... arange(1,1.31,.03)
+    # docs/benchmarks.md: arange(1,1.11,.01) ... arange(1,1.31,.03)
     counts = [len(np.arange(*IMAGENET["zoom_blur"][s])) for s in range(5)]
     assert counts == [12, 16, 11, 13, 11]  # float steps: the first range includes 1.11
     assert np.isclose(np.arange(*IMAGENET["zoom_blur"][4])[-1], 1.30)

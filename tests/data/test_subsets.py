@@ -30,7 +30,7 @@ def test_a_and_r_are_timm_indices_through_the_sorted_wnids():
         assert subset == tuple(wnids[i] for i in _timm_indices(kind))
     a = [imagenet1k_index(w) for w in subset_wnids("imagenet_a")]
     r = [imagenet1k_index(w) for w in subset_wnids("imagenet_r")]
-    assert a[:5] == [6, 11, 13, 15, 17] and a[-3:] == [986, 987, 988]  # BENCHMARKS §2.6
+    assert a[:5] == [6, 11, 13, 15, 17] and a[-3:] == [986, 987, 988]  # docs/benchmarks.md §2.6
     assert r[:5] == [1, 2, 4, 6, 8] and r[-3:] == [981, 983, 988]
 
 

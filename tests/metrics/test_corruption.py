@@ -1,4 +1,4 @@
-"""ImageNet-C CE / mCE against published constants (BENCHMARKS.md §3.1, §4)."""
+"""ImageNet-C CE / mCE against published constants (docs/benchmarks.md §3.1, §4)."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ from shiftlab.metrics import (
 )
 
 # ResNet-50 (torchvision V1) mean top-1 over severities and CE, as published in an
-# EasyRobust-style listing (BENCHMARKS.md §4).
+# EasyRobust-style listing (docs/benchmarks.md §4).
 R50_TOP1_CE = {
     "brightness": (68.02, 56.64),
     "contrast": (39.06, 71.43),

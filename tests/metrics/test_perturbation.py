@@ -1,4 +1,4 @@
-"""ImageNet-P flip probability and top-5 distance on hand-made sequences (BENCHMARKS.md §3.3)."""
+"""ImageNet-P flip probability and top-5 distance on hand-made sequences (docs/benchmarks.md §3.3)."""
 
 import math
 

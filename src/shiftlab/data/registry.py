@@ -2,7 +2,7 @@
 
 An entry names its layout reader, class subset, expected counts, published download files
 (with size and checksums where known), terms of use and evaluation protocol. Facts and their
-sources: BENCHMARKS.md §2. Entries are registered with `@register_benchmark` (timm's shape:
+sources: docs/benchmarks.md §2. Entries are registered with `@register_benchmark` (timm's shape:
 a function returning the entry; a duplicate name warns and replaces); the built-in ones live
 in `shiftlab.data.benchmarks`.
 """

@@ -1,7 +1,7 @@
 """Class subsets of the benchmarks: the 200 wnids of ImageNet-A/R/O and the 16 cue-conflict categories.
 
 A, R and O each cover a *different* 200-class subset of ImageNet-1k (|A∩O| = 59, |A∩R| = 86,
-|O∩R| = 36; BENCHMARKS.md §2.6), and the official evaluation masks logits to the subset.
+|O∩R| = 36; docs/benchmarks.md §2.6), and the official evaluation masks logits to the subset.
 The A and R lists are read from the copies timm ships, after checking them against the
 published digests so a changed timm cannot silently change a benchmark. ImageNet-O's list is
 not in timm and lives in `shiftlab/resources/imagenet_o_wnids.txt`.
@@ -17,7 +17,7 @@ from shiftlab.errors import UserError
 from shiftlab.hashing import sha256_bytes
 from shiftlab.labels import LabelSpace, imagenet1k_wnids
 
-# sha256 of timm's bundled index files (BENCHMARKS.md §2.6, computed from timm/data/_info).
+# sha256 of timm's bundled index files (docs/benchmarks.md §2.6, computed from timm/data/_info).
 TIMM_INDEX_SHA256: dict[str, str] = {
     "imagenet_a": "e81223a35add6e78f9afe6f215652c1926ebefe1d8efc26c6e923d7ac9143937",
     "imagenet_r": "91e09d2ff0a002104bc0d37a892a7e75ffc2cc0db47b2b506047a3493b9116d2",
@@ -75,7 +75,7 @@ def subset_wnids(kind: str) -> tuple[str, ...]:
 
 
 # --- model-vs-human cue-conflict: 16 categories -> ImageNet-1k indices -------------------
-# Facts from bethgelab/model-vs-human `modelvshuman/helper/human_categories.py` (BENCHMARKS.md
+# Facts from bethgelab/model-vs-human `modelvshuman/helper/human_categories.py` (docs/benchmarks.md
 # §2.10): 16 sorted categories, 207 indices. Aggregation is the mean softmax probability over a
 # category's indices, then argmax over the 16.
 _DOG_EXCLUDED = {192, 204, 227, 242, 251, 258, 260, 264}

@@ -1,4 +1,4 @@
-"""`predict`: one run x one benchmark -> a predictions parquet (DESIGN.md contract).
+"""`predict`: one run x one benchmark -> a predictions parquet (docs/contracts.md).
 
 Stores what every metric needs (top-k, their probabilities, the max softmax probability,
 and per-benchmark extras), not full logits, so metrics are cheap pure functions later.

@@ -72,7 +72,7 @@ class Collector:
             self._pending = []
 
     def table(self, frame: pd.DataFrame):
-        """The predictions table (DESIGN.md contract) for rows of index ``frame``, sorted
+        """The predictions table (docs/contracts.md) for rows of index ``frame``, sorted
         by (variant, sample, frame)."""
         import pyarrow as pa
 

@@ -1,7 +1,7 @@
 """ImageNet-C: corruption error (CE), mCE, relative mCE, unnormalised mean error.
 
 Definitions (Hendrycks & Dietterich 2019, "Benchmarking Neural Network Robustness to Common
-Corruptions and Perturbations", ICLR; BENCHMARKS.md §3.1-3.2):
+Corruptions and Perturbations", ICLR; docs/benchmarks.md §3.1-3.2):
 
     CE_c       = sum_s E_{s,c} / sum_s E_{s,c}^base                       (x 100, percent)
     rel. CE_c  = sum_s (E_{s,c} - E_clean) / sum_s (E_{s,c}^base - E_clean^base)
@@ -33,7 +33,7 @@ ALL_CORRUPTIONS: tuple[str, ...] = TEST_CORRUPTIONS + VALIDATION_CORRUPTIONS
 SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 # AlexNet top-1 error per severity 1..5: maintainer comment in hendrycks/robustness issue #10
-# (BENCHMARKS.md §3.1). Their means equal augmix's ALEXNET_ERR (checked in the tests).
+# (docs/benchmarks.md §3.1). Their means equal augmix's ALEXNET_ERR (checked in the tests).
 ALEXNET_SEVERITY_ERRORS: dict[str, tuple[float, ...]] = {
     "gaussian_noise": (0.69528, 0.82542, 0.93554, 0.98138, 0.99452),
     "shot_noise": (0.71224, 0.85108, 0.93574, 0.98182, 0.99146),

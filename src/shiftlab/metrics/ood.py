@@ -2,7 +2,7 @@
 
 Convention (Hendrycks et al., "Natural Adversarial Examples"; `natural-adv-examples`
 eval_many_models.py::get_imagenet_o_results + calibration_tools.py::get_measures;
-BENCHMARKS.md §3.4): scores are ANOMALY scores (higher = more anomalous, e.g. -MSP) and the
+docs/benchmarks.md §3.4): scores are ANOMALY scores (higher = more anomalous, e.g. -MSP) and the
 out-of-distribution set is the POSITIVE class.
 
 - AUROC: area under the ROC curve = P(out score > in score) + 1/2 P(tie) (Mann-Whitney U

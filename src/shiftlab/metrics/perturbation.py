@@ -1,7 +1,7 @@
 """ImageNet-P: flip probability (FP), top-5 distance (T5D), mFR and mT5D.
 
 Definitions (Hendrycks & Dietterich 2019; reference code `hendrycks/robustness`
-ImageNet-P/test.py; BENCHMARKS.md §3.3):
+ImageNet-P/test.py; docs/benchmarks.md §3.3):
 
 - Noise sequences (perturbation name contains "noise"): every frame j >= 1 is compared with
   frame 0 (the clean image), which stays the reference; stride 1.

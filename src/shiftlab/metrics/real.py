@@ -1,6 +1,6 @@
 """ReaL ("Reassessed Labels") accuracy (Beyer et al. 2020, "Are we done with ImageNet?").
 
-Definition (BENCHMARKS.md §3.5, the `google-research/reassessed-imagenet` README and timm's
+Definition (docs/benchmarks.md §3.5, the `google-research/reassessed-imagenet` README and timm's
 `RealLabelsImagenet`): an image is correct@k when ANY of its k best predictions is in its
 ReaL label set; images whose label set is empty are left out of numerator and denominator.
 """

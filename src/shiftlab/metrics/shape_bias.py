@@ -4,7 +4,7 @@ biased towards texture", ICLR; model-vs-human `plotting/analyses.py::ShapeBias`)
 Rows whose shape and texture category agree are dropped; then
     shape_bias = #(decision == shape) / (#(decision == shape) + #(decision == texture)).
 Decisions come from the 16-class aggregation (mean softmax probability over each category's
-ImageNet classes, then argmax; BENCHMARKS.md §2.10), stored by `predict` as `probs_subset16`.
+ImageNet classes, then argmax; docs/benchmarks.md §2.10), stored by `predict` as `probs_subset16`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """ImageNet-1k and its natural-shift test sets: V2, Sketch, A, R, O, ReaL, cue-conflict.
 
-Facts and their sources: BENCHMARKS.md §2 (section numbers in the comments).
+Facts and their sources: docs/benchmarks.md §2 (section numbers in the comments).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _subset_entry(
         protocol=Protocol(
             masking=kind,
             notes="logits masked to the 200 subset classes (ascending ImageNet index), "
-            "softmax/argmax over those only (BENCHMARKS.md §2.6)",
+            "softmax/argmax over those only (docs/benchmarks.md §2.6)",
         ),
     )
 

@@ -1,6 +1,6 @@
 """Benchmarks on other data than ImageNet-1k: Tiny ImageNet, Tiny-ImageNet-C, your own folder.
 
-Facts and their sources: BENCHMARKS.md §2 (section numbers in the comments).
+Facts and their sources: docs/benchmarks.md §2 (section numbers in the comments).
 """
 
 from __future__ import annotations

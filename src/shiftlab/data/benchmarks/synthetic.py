@@ -1,6 +1,6 @@
 """Synthetic shifts of ImageNet: ImageNet-C corruptions, ImageNet-P sequences, transforms.
 
-Facts and their sources: BENCHMARKS.md §2 (section numbers in the comments).
+Facts and their sources: docs/benchmarks.md §2 (section numbers in the comments).
 """
 
 from __future__ import annotations

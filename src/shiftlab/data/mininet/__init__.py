@@ -3,7 +3,7 @@
 Ten real ImageNet-1k classes (`shiftlab.labels.MININET_WNIDS`), each with its own *shape*
 and its own *texture*, rendered on varied backgrounds with random placement, scale,
 rotation and colour. Every benchmark is written in its official on-disk layout
-(BENCHMARKS.md §2), so the demo study exercises the same readers, rules and metrics as a
+(docs/benchmarks.md §2), so the demo study exercises the same readers, rules and metrics as a
 real ImageNet study. Each image is a pure function of (seed, benchmark, class, k): the
 bytes do not depend on generation order, and a different seed changes every image.
 

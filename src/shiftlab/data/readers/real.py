@@ -1,7 +1,7 @@
 """ImageNet ReaL: `real.json` label sets attached to the val images by file name.
 
 real.json is a list of 50,000 lists of ImageNet-1k indices; entry i belongs to
-`ILSVRC2012_val_{i+1:08d}` (BENCHMARKS.md §2.9). A smaller list (the MiniNet world) is read
+`ILSVRC2012_val_{i+1:08d}` (docs/benchmarks.md §2.9). A smaller list (the MiniNet world) is read
 over the *sorted val file names*, which is the same rule when all 50,000 files are present.
 Empty lists stay in the index: metrics skip them, but they are counted.
 """
