@@ -58,9 +58,11 @@ def _tv_names() -> tuple[str, ...]:
 
 
 @cache
-def _timm_names() -> tuple[str, ...]:
+def _timm_names(pretrained: bool = False, pattern: str = "") -> tuple[str, ...]:
     import timm
 
+    if pretrained:
+        return tuple(timm.list_pretrained(pattern))
     return tuple(sorted(set(timm.list_models()) | set(timm.list_models(pretrained=True))))
 
 
@@ -84,6 +86,9 @@ def resolve_name(name: str, source: str | None = None) -> ModelSpec:
         raise UserError(f"unknown model source {source!r}; allowed: {', '.join(SOURCES)}")
     arch, _, tag = raw.partition(".")
     if source in (None, "timm") and timm.is_model(raw):
+        tags = [t.partition(".")[2] for t in _timm_names(True, f"{arch}.*")]
+        if tag and tag not in tags:
+            raise UserError(_unknown(f"timm {arch} has no weights tag {tag!r}", tag, tags))
         return ModelSpec("timm", arch, tag or None)
     if source in (None, "torchvision") and arch in _tv_names():
         return ModelSpec("torchvision", arch, tag or None)
@@ -95,6 +100,20 @@ def resolve_name(name: str, source: str | None = None) -> ModelSpec:
     close = difflib.get_close_matches(name, pool, n=6, cutoff=0.6)
     hint = f"; did you mean: {', '.join(close)}" if close else ""
     raise UserError(f"unknown model {name!r}{hint} (see shiftlab.models.list_models('*pattern*'))")
+
+
+def _unknown(what: str, name: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(name, allowed, n=3)
+    hint = f"; did you mean: {', '.join(close)}" if close else ""
+    return f"{what}{hint}; allowed: {', '.join(allowed) or '(none)'}"
+
+
+def check_pretrained(spec: ModelSpec) -> None:
+    """Refuse, before any job runs, a model that has no ImageNet weights to load."""
+    if spec.source == "torchvision":
+        _tv_weights(spec)
+    elif not _timm_names(pretrained=True, pattern=spec.name if spec.tag else f"{spec.arch}.*"):
+        raise UserError(f"timm has no pretrained weights for {spec.name!r}; use null or a file")
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,9 +299,9 @@ def _tv_weights(spec: ModelSpec) -> Any:
     try:
         return enum[spec.tag]
     except KeyError:
+        tags = [w.name for w in enum]
         raise UserError(
-            f"torchvision {spec.arch} has no weights {spec.tag!r}; allowed: "
-            f"{', '.join(w.name for w in enum)}"
+            _unknown(f"torchvision {spec.arch} has no weights {spec.tag!r}", spec.tag, tags)
         ) from None
 
 
