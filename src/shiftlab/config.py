@@ -11,7 +11,6 @@ import copy
 import difflib
 import hashlib
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,17 +52,30 @@ def _key_path(parts: Any) -> str:
     return text or "<top level>"
 
 
+def did_you_mean(name: Any, allowed: Any) -> str:
+    """` (did you mean 'fog'?)` when a close allowed name exists, else ''."""
+    close = difflib.get_close_matches(str(name), [str(a) for a in allowed], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_names(names: Any, allowed: Any, what: str = "") -> str | None:
+    """`unknown 'fogg' (did you mean 'fog'?); allowed: ...` for the names not allowed, else None."""
+    allowed = [str(a) for a in allowed]
+    bad = [n for n in names if n not in allowed]
+    if not bad:
+        return None
+    hints = ", ".join(f"{name!r}{did_you_mean(name, allowed)}" for name in bad)
+    return f"unknown {what + ' ' if what else ''}{hints}; allowed: {', '.join(allowed)}"
+
+
 def _describe(error: Any, sch: dict[str, Any]) -> str:
     """Turn a jsonschema error into one actionable line."""
     where = _key_path(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
-        hints = []
-        for key in extra:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        return f"{where}: unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
+        hints = ", ".join(f"{key!r}{did_you_mean(key, allowed)}" for key in extra)
+        return f"{where}: unknown key {hints}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
         return f"{where}: {error.instance!r} is not allowed; allowed values: {', '.join(map(str, error.validator_value))}"
     if error.validator == "pattern":
@@ -80,30 +92,24 @@ def _describe(error: Any, sch: dict[str, Any]) -> str:
     return f"{where}: {error.message}"
 
 
-def _fill_defaults(instance: Any, sch: dict[str, Any], root: dict[str, Any]) -> Any:
-    """Fill `default`s from the schema, recursively (the config stays self-describing)."""
-    if "$ref" in sch:
-        sch = _resolve(sch["$ref"], root)
-    if not isinstance(instance, dict) or sch.get("type") not in ("object", None):
-        return instance
-    for key, sub in sch.get("properties", {}).items():
-        if key not in instance and "default" in sub:
-            instance[key] = copy.deepcopy(sub["default"])
-        if key in instance:
-            instance[key] = _fill_defaults(instance[key], sub, root)
-    extra = sch.get("additionalProperties")
-    if isinstance(extra, dict):
-        for key in instance:
-            if key not in sch.get("properties", {}):
-                instance[key] = _fill_defaults(instance[key], extra, root)
-    return instance
+def _default_filler() -> Any:
+    """A jsonschema validator that writes each property's `default` into the instance.
 
+    Objects whose schema says `x-defaults-from` (recipes) are skipped: a key left out there
+    takes the value of the entry it names, not the schema's default.
+    """
+    from jsonschema import Draft202012Validator, validators
 
-def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
-    node: Any = root
-    for part in ref.lstrip("#/").split("/"):
-        node = node[part]
-    return node
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def fill(validator: Any, properties: dict, instance: Any, sch: dict) -> Any:
+        if isinstance(instance, dict) and "x-defaults-from" not in sch:
+            for key, sub in properties.items():
+                if key not in instance and "default" in sub:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, properties, instance, sch)
+
+    return validators.extend(Draft202012Validator, {"properties": fill})
 
 
 def validate(config: dict[str, Any], check_paths: bool = True) -> dict[str, Any]:
@@ -113,118 +119,58 @@ def validate(config: dict[str, Any], check_paths: bool = True) -> dict[str, Any]
     """
     from jsonschema import Draft202012Validator
 
+    from shiftlab.config_checks import cross_check
+
     sch = schema()
-    validator = Draft202012Validator(sch)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(
+        Draft202012Validator(sch).iter_errors(config),
+        key=lambda e: list(map(str, e.absolute_path)),
+    )
     if errors:
         raise UserError("invalid config:\n  " + "\n  ".join(_describe(e, sch) for e in errors))
-    config = _fill_defaults(copy.deepcopy(config), sch, sch)
+    # Defaults go in only after the plain check, so a default never hides a missing key.
+    config = copy.deepcopy(config)
+    for _ in _default_filler()(sch).iter_errors(config):
+        pass
     problems = cross_check(config, check_paths=check_paths)
     if problems:
         raise UserError("invalid config:\n  " + "\n  ".join(problems))
     return config
 
 
+def setting(path: str) -> dict[str, Any]:
+    """The schema of one setting by dotted key path (`evaluation.batch_size`; `recipe.lr`
+    for a recipe setting), for commands and code that must agree with the config."""
+    sch = schema()
+    node: dict[str, Any] = sch
+    for i, key in enumerate(path.split(".")):
+        props = node.get("properties", {})
+        if key in props:
+            node = props[key]
+        elif i == 0 and key in sch["$defs"]:
+            node = sch["$defs"][key]
+        else:
+            raise KeyError(f"{path}: no such setting in the config schema")
+        if "$ref" in node:
+            node = sch["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def default(path: str) -> Any:
+    """The schema's default of a setting: the one place a default value is written."""
+    return copy.deepcopy(setting(path)["default"])
+
+
+def choices(path: str) -> list[Any]:
+    """The allowed values (`enum`) of a setting."""
+    return list(setting(path)["enum"])
+
+
 def cross_check(config: dict[str, Any], check_paths: bool = True) -> list[str]:
-    """Problems a schema cannot see: dangling references, missing paths, unwritable folders."""
-    problems: list[str] = []
-    benches = config["benchmarks"]
-    recipes = config["recipes"]
-    for bid, entry in benches.items():
-        where = f"benchmarks.{bid}"
-        src, kind = entry["source"], entry["kind"]
-        if src in ("derived", "on_the_fly") or kind == "imagenet_real":
-            ref = entry.get("from")
-            if not ref:
-                problems.append(
-                    f"{where}.from: required for source {src!r} / kind {kind!r}; name the clean benchmark"
-                )
-            elif ref not in benches:
-                problems.append(
-                    f"{where}.from: {ref!r} is not a benchmark; defined: {', '.join(benches)}"
-                )
-        if src == "derived" and kind not in (
-            "imagenet_c",
-            "imagenet_p",
-            "transforms",
-            "tiny_imagenet_c",
-        ):
-            problems.append(
-                f"{where}.source: 'derived' only applies to imagenet_c, imagenet_p, transforms, tiny_imagenet_c (got kind {kind!r})"
-            )
-        if src == "on_the_fly" and kind != "imagenet_c":
-            problems.append(
-                f"{where}.source: 'on_the_fly' only applies to kind imagenet_c (got {kind!r})"
-            )
-        if src == "local":
-            path = entry.get("path")
-            if not path:
-                problems.append(f"{where}.path: required for source 'local'")
-            elif check_paths and kind == "imagenet_real" and not Path(path).is_file():
-                problems.append(
-                    f"{where}.path: {path!r} is not a file; a local ReaL copy is the labels file "
-                    "real.json (its images are those of the `from` benchmark)"
-                )
-            elif check_paths and kind != "imagenet_real" and not Path(path).is_dir():
-                problems.append(f"{where}.path: {path!r} does not exist or is not a folder")
-        if kind == "imagenet_v2" and entry.get("variant") not in (
-            "matched-frequency",
-            "threshold0.7",
-            "top-images",
-        ):
-            problems.append(
-                f"{where}.variant: {entry.get('variant')!r} is not allowed; allowed values: matched-frequency, threshold0.7, top-images"
-            )
-    for run, entry in config["runs"].items():
-        where = f"runs.{run}"
-        recipe = entry.get("recipe")
-        if recipe is not None and recipe not in recipes:
-            problems.append(
-                f"{where}.recipe: {recipe!r} is not defined under recipes; defined: {', '.join(recipes) or '(none)'}"
-            )
-        if recipe is not None and entry["train_data"] not in benches:
-            problems.append(
-                f"{where}.train_data: {entry['train_data']!r} is not a benchmark; defined: {', '.join(benches)}"
-            )
-        weights = entry.get("weights")
-        if check_paths and weights not in (None, "imagenet") and not Path(weights).is_file():
-            problems.append(
-                f"{where}.weights: file {weights!r} does not exist (use null, 'imagenet' or a path)"
-            )
-    baseline = config["stats"].get("baseline_run")
-    if baseline is not None and baseline not in config["runs"]:
-        problems.append(
-            f"stats.baseline_run: {baseline!r} is not a run; defined: {', '.join(config['runs'])}"
-        )
-    clean = config["stats"]["clean_benchmark"]
-    if benches and clean not in benches:
-        problems.append(
-            f"stats.clean_benchmark: {clean!r} is not a benchmark; defined: {', '.join(benches)}"
-        )
-    spec = config["label_space"]
-    if spec not in ("imagenet1k", "mininet") and not Path(spec).is_file():
-        problems.append(
-            f"label_space: {spec!r} is not allowed; use imagenet1k, mininet or a path to a wnid-per-line file"
-        )
-    if check_paths:
-        for key in ("results_dir", "data_dir"):
-            problem = _unwritable(config[key])
-            if problem:
-                problems.append(f"{key}: {problem}")
-    return problems
+    """Problems a schema cannot see (see `shiftlab.config_checks`)."""
+    from shiftlab.config_checks import cross_check as check
 
-
-def _unwritable(folder: str) -> str | None:
-    """Why `folder` cannot be written (checked without creating it), or None."""
-    path = Path(folder).resolve()
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        return f"{folder!r} is under {str(probe)!r}, which is not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"{str(probe)!r} is not writable (needed for {folder!r})"
-    return None
+    return check(config, check_paths=check_paths)
 
 
 def baseline_run(config: dict[str, Any]) -> str:

@@ -7,45 +7,38 @@ that names the key and the allowed ones (a typo must never silently train the wr
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shiftlab import config as study_config
 from shiftlab.errors import UserError
 
-# Settings every recipe has. Values are the defaults of the seed studies' baseline:
-# SGD lr 0.001 momentum 0.9, 10 epochs, hflip + ±15° rotation, upsample to the model input.
-COMMON: dict[str, Any] = {
-    "epochs": 10,
-    "batch_size": 32,  # effective (global) batch: world_size * micro-batch * grad_accum
-    "grad_accum": 1,  # micro-batches per optimizer step (fits a big effective batch in memory)
-    "optimizer": "sgd",  # sgd | adamw
-    "lr": 0.001,
-    "momentum": 0.9,
-    "nesterov": False,
-    "weight_decay": 0.0,
-    "label_smoothing": 0.0,
-    "schedule": "constant",  # constant | cosine | step (per optimizer step, after warm-up)
-    "warmup_epochs": 0.0,
-    "milestones": [],  # epochs at which `step` multiplies the lr by gamma
-    "gamma": 0.1,
-    "image_size": None,  # None = the model's own input size (upsampling smaller images)
-    "augment": "flip_rotate",  # flip_rotate | rrc_flip | resize (geometric base of every view)
-    "rotation": 15.0,  # degrees, for flip_rotate
-    "bf16": False,  # bf16 autocast where the device supports it
-    "channels_last": False,
-    "sync_bn": False,  # SyncBatchNorm under multi-GPU DDP (CUDA only)
-    "checkpoint_every": 100,  # optimizer steps between resumable-state saves (0 = epoch ends only)
-    "num_workers": 0,
-    "eval_batch_size": 0,  # 0 = 2 * micro-batch
-}
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "optimizer": ("sgd", "adamw"),
-    "schedule": ("constant", "cosine", "step"),
-    "augment": ("flip_rotate", "rrc_flip", "resize"),
-}
+# Every setting, its type, range and default is declared once, in the config schema
+# ($defs.recipe); a recipe factory names only the values it changes.
+_PYTHON_TYPES = {"integer": "int", "number": "float", "boolean": "bool", "string": "str",
+                 "array": "list"}  # fmt: skip
+
+
+def _schema_settings() -> dict[str, dict[str, Any]]:
+    props = study_config.setting("recipe")["properties"]
+    return {key: sub for key, sub in props.items() if key != "base"}
+
+
+def _own_settings(recipe: str) -> dict[str, Any]:
+    """The defaults of the settings every recipe has, plus those only `recipe` takes."""
+    return {
+        key: copy.deepcopy(sub["default"])
+        for key, sub in _schema_settings().items()
+        if recipe in sub.get("x-recipes", [recipe])
+    }
+
+
+COMMON: dict[str, Any] = {k: v["default"] for k, v in _schema_settings().items()
+                          if "x-recipes" not in v}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,23 +71,55 @@ def list_recipes(pattern: str = "*") -> list[str]:
     return sorted(n for n in _REGISTRY if fnmatch.fnmatchcase(n, pattern))
 
 
-def _check(name: str, key: str, value: Any, default: Any) -> Any:
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise UserError(f"recipe {name}: {key}={value!r}; allowed: {', '.join(_CHOICES[key])}")
-    if value is None and default is None:
+def _check(name: str, key: str, value: Any) -> Any:
+    """One setting against its schema: the allowed values, the type, then the range."""
+    sub = _schema_settings()[key]
+    if "enum" in sub and value not in sub["enum"]:
+        raise UserError(f"recipe {name}: {key}={value!r}; allowed: {', '.join(sub['enum'])}")
+    types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
+    if value is None and "null" in types:
         return value
-    if default is None:  # optional int (image_size)
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    else:
-        ok = isinstance(value, type(default)) and not isinstance(value, bool)
+    kind = next(t for t in types if t != "null")
+    ok = {
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "string": isinstance(value, str),
+        "array": isinstance(value, list),
+    }[kind]
     if not ok:
-        raise UserError(f"recipe {name}: {key} must be {type(default).__name__}, got {value!r}")
-    return value
+        raise UserError(f"recipe {name}: {key} must be {_PYTHON_TYPES[kind]}, got {value!r}")
+    from jsonschema import Draft202012Validator
+
+    for error in Draft202012Validator(sub).iter_errors(value):
+        raise UserError(f"recipe {name}: {key}={value!r}: {error.message}")
+    return float(value) if kind == "number" else value
+
+
+def allowed_settings(base: str) -> list[str]:
+    """The settings a registered recipe takes (what a config entry may override)."""
+    return sorted(_REGISTRY[base]().settings)
+
+
+def setting_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, why) for combinations a training job would refuse, found before it starts."""
+    problems = []
+    if settings["batch_size"] % settings["grad_accum"]:
+        problems.append(("batch_size", f"{settings['batch_size']} is not a multiple of "
+                         f"grad_accum {settings['grad_accum']}"))  # fmt: skip
+    if settings["nesterov"] and settings["optimizer"] == "sgd" and settings["momentum"] <= 0:
+        problems.append(("nesterov", "Nesterov momentum needs momentum > 0"))
+    if "corruptions" in settings and settings["corruptions"] not in (
+        ["all"],
+        ["test"],
+        ["validation"],
+    ):
+        from shiftlab.corrupt import names
+
+        bad = study_config.unknown_names(settings["corruptions"], names())
+        if bad:
+            problems.append(("corruptions", f"{bad}, or one of: all, test, validation"))
+    return problems
 
 
 def create_recipe(entry: dict[str, Any] | str) -> Recipe:
@@ -110,17 +135,20 @@ def create_recipe(entry: dict[str, Any] | str) -> Recipe:
             raise UserError(
                 f"recipe {base}: unknown setting {key!r}; allowed: {', '.join(sorted(settings))}"
             )
-        settings[key] = _check(base, key, value, settings[key])
-    if settings["grad_accum"] < 1 or settings["batch_size"] < 1 or settings["epochs"] < 1:
-        raise UserError(f"recipe {base}: epochs, batch_size and grad_accum must be >= 1")
+        settings[key] = _check(base, key, value)
+    for key, why in setting_problems(settings):
+        raise UserError(f"recipe {base}: {key}: {why}")
     return Recipe(recipe.name, recipe.views, recipe.loss, recipe.transform, settings)
 
 
 def _recipe(
     name: str, views: str = "plain", loss: str = "ce", transform: str = "none", **overrides: Any
 ) -> Recipe:
-    own = {k: v for k, v in overrides.items() if k not in COMMON}
-    return Recipe(name, views, loss, transform, {**COMMON, **overrides, **own})
+    settings = _own_settings(name)
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:  # a programming error: declare the setting in the config schema first
+        raise KeyError(f"recipe {name}: settings {unknown} are not in the config schema")
+    return Recipe(name, views, loss, transform, {**settings, **overrides})
 
 
 @register_recipe
@@ -151,40 +179,22 @@ def corruption_aug() -> Recipe:
     By default only the 4 validation ("extra") corruptions, so that the run's mCE over the 15
     test corruptions stays a held-out number; `corruptions: [test]`, `[all]` or a list of
     names trains on others, and the report then flags the run."""
-    return _recipe(
-        "corruption_aug",
-        transform="corruption",
-        corruptions=["validation"],
-        severities=[1, 2, 3, 4, 5],
-        corruption_prob=1.0,
-    )
+    return _recipe("corruption_aug", transform="corruption")
 
 
 @register_recipe
 def augmix() -> Recipe:
     """AugMix (Hendrycks et al. 2020): two augmented views + Jensen-Shannon consistency."""
-    return _recipe(
-        "augmix",
-        views="augmix",
-        loss="jsd",
-        transform="augmix",
-        mixture_width=3,
-        mixture_depth=-1,
-        aug_severity=3,
-        alpha=1.0,
-        jsd_weight=12.0,
-    )
+    return _recipe("augmix", views="augmix", loss="jsd", transform="augmix")
 
 
 @register_recipe
 def patch_gaussian() -> Recipe:
     """Patch Gaussian (Lopes et al. 2019): Gaussian noise inside one random square patch."""
-    return _recipe("patch_gaussian", transform="patch_gaussian", patch_frac=0.5, sigma_max=1.0)
+    return _recipe("patch_gaussian", transform="patch_gaussian")
 
 
 @register_recipe
 def stability() -> Recipe:
     """Stability training (Zheng et al. 2016): CE + KL(clean || noised) predictions."""
-    return _recipe(
-        "stability", views="stability", loss="stability", noise_std=0.04, stability_weight=0.01
-    )
+    return _recipe("stability", views="stability", loss="stability")
