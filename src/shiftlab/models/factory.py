@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shiftlab.errors import UserError
+from shiftlab.models.catalog import catalog
 
 if TYPE_CHECKING:
     import torch
@@ -50,20 +51,17 @@ def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
-@cache
 def _tv_names() -> tuple[str, ...]:
-    import torchvision
-
-    return tuple(torchvision.models.list_models(module=torchvision.models))
+    return tuple(catalog()["torchvision"])
 
 
 @cache
-def _timm_names(pretrained: bool = False, pattern: str = "") -> tuple[str, ...]:
-    import timm
-
-    if pretrained:
-        return tuple(timm.list_pretrained(pattern))
-    return tuple(sorted(set(timm.list_models()) | set(timm.list_models(pretrained=True))))
+def _timm_names(pretrained: bool = False, pattern: str = "*") -> tuple[str, ...]:
+    """timm names (all buildable, or only `arch.tag` names with weights) matching `pattern`."""
+    names = catalog()["timm_pretrained"]
+    if not pretrained:
+        names = sorted(set(catalog()["timm"]) | set(names))
+    return tuple(n for n in names if fnmatch.fnmatchcase(n, pattern))
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -74,8 +72,6 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def resolve_name(name: str, source: str | None = None) -> ModelSpec:
     """Turn a user-facing model name (+ optional `source`) into a ModelSpec, or explain why not."""
-    import timm
-
     raw = name.strip()
     prefix, sep, rest = raw.partition(":")
     if sep and prefix in _PREFIXES:
@@ -85,7 +81,7 @@ def resolve_name(name: str, source: str | None = None) -> ModelSpec:
     if source is not None and source not in SOURCES:
         raise UserError(f"unknown model source {source!r}; allowed: {', '.join(SOURCES)}")
     arch, _, tag = raw.partition(".")
-    if source in (None, "timm") and timm.is_model(raw):
+    if source in (None, "timm") and arch in catalog()["timm"]:
         tags = [t.partition(".")[2] for t in _timm_names(True, f"{arch}.*")]
         if tag and tag not in tags:
             raise UserError(_unknown(f"timm {arch} has no weights tag {tag!r}", tag, tags))
@@ -111,7 +107,12 @@ def _unknown(what: str, name: str, allowed: list[str]) -> str:
 def check_pretrained(spec: ModelSpec) -> None:
     """Refuse, before any job runs, a model that has no ImageNet weights to load."""
     if spec.source == "torchvision":
-        _tv_weights(spec)
+        tags = catalog()["torchvision"][spec.arch]
+        if tags is None:
+            raise UserError(f"torchvision has no pretrained weights for {spec.arch!r}")
+        if spec.tag is not None and spec.tag not in tags:
+            what = f"torchvision {spec.arch} has no weights {spec.tag!r}"
+            raise UserError(_unknown(what, spec.tag, tags))
     elif not _timm_names(pretrained=True, pattern=spec.name if spec.tag else f"{spec.arch}.*"):
         raise UserError(f"timm has no pretrained weights for {spec.name!r}; use null or a file")
 
