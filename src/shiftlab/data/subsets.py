@@ -27,9 +27,10 @@ SUBSETS = ("imagenet_a", "imagenet_r", "imagenet_o")
 
 
 def _timm_info_file(name: str) -> bytes:
-    import timm
+    from importlib.util import find_spec
 
-    path = Path(timm.__file__).parent / "data" / "_info" / name
+    spec = find_spec("timm")  # its data files, without importing timm (and torch)
+    path = Path(spec.origin if spec and spec.origin else ".").parent / "data" / "_info" / name
     try:
         return path.read_bytes()
     except FileNotFoundError:
