@@ -140,7 +140,7 @@ def _recipes(recipes: dict[str, Any]) -> list[str]:
         if foreign:
             continue
         try:
-            recipe = create_recipe(entry)
+            recipe = create_recipe(entry, check_combinations=False)
         except UserError as exc:
             problems.append(f"{where}: {exc}")
             continue
@@ -148,14 +148,27 @@ def _recipes(recipes: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _corruptions(c: dict[str, Any]) -> list[str]:
+def unknown_corruptions(requested: list[str]) -> str | None:
+    """`unknown_names` against the registered corruptions; the canonical 19 are checked
+    first, so a valid config never imports the operators (and torch) at plan time."""
+    from shiftlab.corrupt.registry import CANONICAL_NAMES
+
+    if not unknown_names(requested, CANONICAL_NAMES):
+        return None
     from shiftlab.corrupt import names
+
+    return unknown_names(requested, names())
+
+
+def _corruptions(c: dict[str, Any]) -> list[str]:
     from shiftlab.corrupt.sequences import list_perturbations
     from shiftlab.corrupt.transforms import DEFAULTS, list_transforms
 
     problems: list[str] = []
-    for key, allowed in (("names", names()), ("perturbations", list_perturbations())):
-        bad = unknown_names(c[key] or [], allowed)
+    for key, bad in (
+        ("names", unknown_corruptions(c["names"] or [])),
+        ("perturbations", unknown_names(c["perturbations"] or [], list_perturbations())),
+    ):
         if bad:
             problems.append(f"corruptions.{key}: {bad}")
     transforms = c["transforms"] or {}
@@ -203,12 +216,14 @@ def _label_space(config: dict[str, Any]) -> list[str]:
     if spec not in ("imagenet1k", "mininet") and not Path(spec).is_file():
         return [f"label_space: {spec!r} is not allowed; use imagenet1k, mininet or a path to a wnid-per-line file"]  # fmt: skip
     try:
-        space = set(label_space(spec).wnids)
+        space = None if spec in ("imagenet1k", "mininet") else set(label_space(spec).wnids)
     except UserError as exc:
         return [f"label_space: {exc}"]
     problems: list[str] = []
     for bid, entry in config["benchmarks"].items():
-        classes = _classes(entry, config["benchmarks"])
+        classes = _classes(entry, config["benchmarks"], spec)
+        if classes is not None and space is None:
+            space = set(label_space(spec).wnids)
         if classes is not None and not space & classes:
             problems.append(
                 f"benchmarks.{bid}: no class of kind {entry['kind']!r} is in label_space {spec!r}; "
@@ -217,8 +232,9 @@ def _label_space(config: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _classes(entry: dict[str, Any], benches: dict[str, Any]) -> set[str] | None:
-    """The wnids a benchmark can hold, where the code knows them (None: any)."""
+def _classes(entry: dict[str, Any], benches: dict[str, Any], spec: str) -> set[str] | None:
+    """The wnids a benchmark can hold, where the code knows them (None: any, or surely
+    inside the label space, so that checking costs nothing)."""
     from shiftlab.data.registry import get_benchmark
     from shiftlab.data.subsets import SUBSETS, subset_wnids
     from shiftlab.labels import MININET_WNIDS, imagenet1k_wnids
@@ -226,16 +242,16 @@ def _classes(entry: dict[str, Any], benches: dict[str, Any]) -> set[str] | None:
     kind, source = entry["kind"], entry["source"]
     if kind == "imagenet_o":  # out-of-distribution images: outside the label space by design
         return None
-    if source in ("derived", "on_the_fly") and entry.get("from") in benches:
-        parent = _classes(benches[entry["from"]], benches)
-        return parent if kind in DERIVED_KINDS else None
-    classes = get_benchmark(kind).classes
-    known = set(subset_wnids(kind)) if kind in SUBSETS else None
-    if classes == "imagenet1k":
-        known = set(imagenet1k_wnids())
+    if source in ("derived", "on_the_fly"):  # the classes of the set it is made from
+        parent = benches.get(entry.get("from"))
+        return _classes(parent, benches, spec) if parent and kind in DERIVED_KINDS else None
     if source == "mininet":
-        known = set(MININET_WNIDS) & known if known is not None else set(MININET_WNIDS)
-    return known
+        return None if spec in ("imagenet1k", "mininet") else set(MININET_WNIDS)
+    if spec == "imagenet1k" and get_benchmark(kind).classes != "tiny":
+        return None
+    if kind in SUBSETS:
+        return set(subset_wnids(kind))
+    return set(imagenet1k_wnids()) if get_benchmark(kind).classes == "imagenet1k" else None
 
 
 def _unwritable(folder: str) -> str | None:

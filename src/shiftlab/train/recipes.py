@@ -114,18 +114,18 @@ def setting_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
         ["test"],
         ["validation"],
     ):
-        from shiftlab.corrupt import names
+        from shiftlab.config_checks import unknown_corruptions
 
-        bad = study_config.unknown_names(settings["corruptions"], names())
+        bad = unknown_corruptions(settings["corruptions"])
         if bad:
             problems.append(("corruptions", f"{bad}, or one of: all, test, validation"))
     return problems
 
 
-def create_recipe(entry: dict[str, Any] | str) -> Recipe:
+def create_recipe(entry: dict[str, Any] | str, check_combinations: bool = True) -> Recipe:
     """Resolve a config entry (or a bare registered name) into a Recipe with all settings."""
     entry = {"base": entry} if isinstance(entry, str) else dict(entry)
-    base = entry.pop("base", "baseline")
+    base = entry.pop("base", study_config.default("recipe.base"))
     if base not in _REGISTRY:
         raise UserError(f"unknown recipe {base!r}; registered: {', '.join(list_recipes())}")
     recipe = _REGISTRY[base]()
@@ -136,7 +136,7 @@ def create_recipe(entry: dict[str, Any] | str) -> Recipe:
                 f"recipe {base}: unknown setting {key!r}; allowed: {', '.join(sorted(settings))}"
             )
         settings[key] = _check(base, key, value)
-    for key, why in setting_problems(settings):
+    for key, why in setting_problems(settings) if check_combinations else []:
         raise UserError(f"recipe {base}: {key}: {why}")
     return Recipe(recipe.name, recipe.views, recipe.loss, recipe.transform, settings)
 
