@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from shiftlab.config import default
+
 HELP = (
     "Build a base run's model (random init, ImageNet weights from the local cache, or a local "
     "weights file), fit its head to the label space, and write a final.pt checkpoint."
@@ -19,7 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--label-space", required=True, help="imagenet1k | mininet | wnid file")
     parser.add_argument("--out", required=True, help="checkpoint to write (final.pt)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of a random init (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=default("seed"),
+        help="seed of a random init (default %(default)s)",
+    )
     parser.add_argument(
         "--allow-download",
         action="store_true",

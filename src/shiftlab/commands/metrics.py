@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from shiftlab.config import default
 from shiftlab.errors import UserError
 
 HELP = "Compute a benchmark's metrics (with 95%% intervals) from predictions into a tidy CSV."
@@ -43,10 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, help="metrics CSV to write (atomically)")
     parser.add_argument(
-        "--bootstrap", type=int, default=1000, help="bootstrap replicates (0: no bootstrap CIs)"
+        "--bootstrap",
+        type=int,
+        default=default("stats.bootstrap"),
+        help="bootstrap replicates (0: no bootstrap CIs; default %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    parser.add_argument("--alpha", type=float, default=0.05, help="1 - interval coverage")
+    parser.add_argument("--seed", type=int, default=default("seed"), help="bootstrap seed")
+    parser.add_argument(
+        "--alpha", type=float, default=default("stats.alpha"), help="1 - interval coverage"
+    )
 
 
 def _benchmark_entry(text: str) -> dict:

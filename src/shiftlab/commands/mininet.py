@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from shiftlab.config import default, setting
+
 HELP = (
     "Generate the MiniNet world: a seeded ImageNet stand-in in every benchmark's official layout."
 )
@@ -13,22 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, help="world folder (e.g. data/mininet); replaced atomically"
     )
-    parser.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
-    parser.add_argument(
-        "--image-size", type=int, default=64, help="image side in pixels (default 64)"
-    )
-    parser.add_argument(
-        "--train-per-class", type=int, default=40, help="train images per class (default 40)"
-    )
-    parser.add_argument(
-        "--val-per-class", type=int, default=10, help="val images per class (default 10)"
-    )
-    parser.add_argument(
-        "--shifted-per-class",
-        type=int,
-        default=6,
-        help="images per class in each shifted benchmark: V2, Sketch, A, R, O, cue-conflict (default 6)",
-    )
+    # the config's `mininet` section: its schema holds the defaults and the help
+    for key in ("seed", "image_size", "train_per_class", "val_per_class", "shifted_per_class"):
+        parser.add_argument(
+            "--" + key.replace("_", "-"),
+            type=int,
+            default=default(f"mininet.{key}"),
+            help=f"{setting(f'mininet.{key}')['description']} (default %(default)s)",
+        )
 
 
 def run(args: argparse.Namespace) -> int:

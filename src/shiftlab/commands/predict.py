@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from shiftlab.config import choices, default
+
 HELP = "Predict a benchmark with a run's checkpoint (top-k, probabilities, scores per sample)."
 
 
@@ -20,14 +22,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="CPU threads and data-loading workers"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=default("evaluation.batch_size"),
+        help="images per forward pass (default %(default)s)",
+    )
     parser.add_argument("--fp32", action="store_true", help="never use bf16 autocast")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--topk", type=int, default=5, help="how many classes to store per sample")
     parser.add_argument(
         "--decode",
-        default="auto",
-        choices=["auto", "cpu", "nvjpeg"],
+        default=default("evaluation.decode"),
+        choices=choices("evaluation.decode"),
         help="JPEG decoder: nvjpeg (CUDA only, for benchmarks read without resizing) or cpu "
         "(libjpeg in the loader processes); auto = nvjpeg where it applies",
     )

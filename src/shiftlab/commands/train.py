@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from shiftlab.config import default
 from shiftlab.errors import UserError
 
 HELP = (
@@ -31,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-index", required=True, help="dataset index parquet to train on")
     parser.add_argument("--val-index", default=None, help="dataset index evaluated each epoch")
     parser.add_argument("--label-space", required=True, help="imagenet1k | mininet | wnid file")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=default("seed"), help="training seed (default %(default)s)"
+    )
     parser.add_argument("--out", required=True, help="final checkpoint (final.pt)")
     parser.add_argument(
         "--state-dir",
