@@ -120,8 +120,65 @@ MALFORMED = [
 ]
 
 
+# Configs a job would refuse later: `snakemake -n` refuses them first, with the same words.
+QUICK = {"base": "baseline", "epochs": 1, "lr": 0.05, "batch_size": 16, "image_size": 32}
+PLAN_TIME = [
+    ("runs.tiny-a.model", "a b", ["runs.tiny-a.model", "'a b'", "not a safe name"]),
+    ("runs.tiny-a.model", "resnet1o", ["runs.tiny-a.model", "'resnet1o'", "did you mean", "resnet18"]),
+    ("runs.tiny-a.model", "tv:resnt50", ["runs.tiny-a.model", "did you mean", "tv:resnet50"]),
+    ("runs.tiny-c.model", "resnet50.a1_in1kk",
+     ["runs.tiny-c.model", "'a1_in1kk'", "did you mean: a1_in1k", "allowed:"]),
+    ("runs.tiny-c", {"model": "tv:resnet50.IMAGENET1K_V3", "weights": "imagenet"},
+     ["runs.tiny-c.model", "'IMAGENET1K_V3'", "did you mean: IMAGENET1K_V2", "allowed: IMAGENET1K_V1"]),
+    ("runs.tiny-c", {"model": "botnet50ts_256", "weights": "imagenet"},
+     ["runs.tiny-c.weights", "no pretrained weights", "botnet50ts_256"]),
+    ("runs.tiny-a.train_data", "trian", ["runs.tiny-a.train_data", "'trian'", "did you mean 'train'"]),
+    ("stats.baseline_run", "tiny-aa", ["stats.baseline_run", "did you mean 'tiny-a'", "tiny-c"]),
+    ("recipes.quick.wieght_decay", 0.1,
+     ["recipes.quick", "'wieght_decay'", "did you mean 'weight_decay'", "epochs"]),
+    ("recipes.quick.optimizer", "adam", ["recipes.quick.optimizer", "'adam'", "sgd, adamw"]),
+    ("recipes.quick.schedule", "linear", ["recipes.quick.schedule", "constant, cosine, step"]),
+    ("recipes.quick.augment", "autoaugment", ["recipes.quick.augment", "flip_rotate, rrc_flip"]),
+    ("recipes.quick.epochs", 0, ["recipes.quick.epochs", "minimum of 1"]),
+    ("recipes.quick.lr", "fast", ["recipes.quick.lr", "'fast'", "number"]),
+    ("recipes.quick.label_smoothing", 1.5, ["recipes.quick.label_smoothing", "maximum of 1"]),
+    ("recipes.quick.image_size", 8, ["recipes.quick.image_size", "minimum of 16"]),
+    ("recipes.quick.jsd_weight", 1.0,
+     ["recipes.quick.jsd_weight", "not a setting of base 'baseline'", "allowed:", "warmup_epochs"]),
+    ("recipes.quick", QUICK | {"batch_size": 10, "grad_accum": 4},
+     ["recipes.quick.batch_size", "10 is not a multiple of grad_accum 4"]),
+    ("recipes.quick", QUICK | {"nesterov": True, "momentum": 0},
+     ["recipes.quick.nesterov", "needs momentum > 0"]),
+    ("recipes.quick", {"base": "corruption_aug", "corruptions": ["fogg", "snow"]},
+     ["recipes.quick.corruptions", "'fogg' (did you mean 'fog'?)", "gaussian_noise", "all, test, validation"]),
+    ("corruptions.names", ["gaussian_nosie"],
+     ["corruptions.names", "'gaussian_nosie' (did you mean 'gaussian_noise'?)", "allowed: gaussian_noise"]),
+    ("corruptions.names", [], ["corruptions.names", "non-empty"]),
+    ("corruptions.perturbations", ["rotation"],
+     ["corruptions.perturbations", "(did you mean 'rotate'?)", "translate"]),
+    ("corruptions.transforms", {"rotaton": {}},
+     ["corruptions.transforms", "'rotaton' (did you mean 'rotation'?)", "hflip"]),
+    ("corruptions.transforms", {"rotation": {"angle": 10}},
+     ["corruptions.transforms.rotation", "unknown parameter 'angle'", "allowed: degrees"]),
+    ("corruptions.transforms", {"crop_shift": {"max_shift": 0}},
+     ["corruptions.transforms.crop_shift.max_shift", "an integer >= 1"]),
+    ("stats.fit_runs", ["tiny-a", "tiny-z"],
+     ["stats.fit_runs", "unknown run 'tiny-z'", "allowed: tiny-a, tiny-b, tiny-c"]),
+    ("stats.reliability_bins", 0, ["stats.reliability_bins", "minimum of 1"]),
+    ("stats.c_per_severity", "yes", ["stats.c_per_severity", "'yes'", "boolean"]),
+    ("benchmarks.c.source", "mininet",
+     ["benchmarks.c.source", "'mininet' does not apply to kind 'imagenet_c'", "derived, on_the_fly"]),
+    ("benchmarks.sketch.source", "download",
+     ["benchmarks.sketch.source", "'download'", "allowed for it: mininet, local"]),
+    ("benchmarks.c.variant", "fog/9", ["benchmarks.c.variant", "'fog/9'", "[a-z_]+(/[1-5])?"]),
+    ("benchmarks.v2-mf.variant", None,
+     ["benchmarks.v2-mf.variant", "required", "matched-frequency, threshold0.7, top-images"]),
+]  # fmt: skip
+CASES = MALFORMED + PLAN_TIME
+
+
 @pytest.mark.parametrize(
-    "path,value,words", MALFORMED, ids=[m[0] + "=" + str(m[1])[:12] for m in MALFORMED]
+    "path,value,words", CASES, ids=[m[0] + "=" + str(m[1])[:12] for m in CASES]
 )
 def test_malformed_config_names_the_key(good, path, value, words):
     with pytest.raises(UserError) as info:
@@ -174,12 +231,116 @@ def _snakemake(cfg: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     )
 
 
+def test_at_least_25_distinct_bad_configs():
+    assert len({(path, repr(value)) for path, value, _ in CASES}) >= 25
+
+
+@pytest.mark.parametrize(
+    "lines,words",
+    [
+        (["n00000001", "n00000002"], ["benchmarks.train", "no class of kind 'imagenet_train'", "n01514859"]),
+        (["n01514859", "n01514859"], ["label_space", "lists a wnid twice"]),
+    ],
+)  # fmt: skip
+def test_label_space_must_fit_the_benchmarks(good, tmp_path, lines, words):
+    wnids = tmp_path / "classes.txt"
+    wnids.write_text("\n".join(lines) + "\n")
+    with pytest.raises(UserError) as info:
+        study_config.validate(mutate(good, "label_space", str(wnids)))
+    for word in words:
+        assert word in str(info.value), f"{word!r} missing from: {info.value}"
+
+
+def test_every_setting_is_declared_with_a_description_and_default():
+    from jsonschema import Draft202012Validator
+
+    sch = study_config.schema()
+    Draft202012Validator.check_schema(sch)
+    missing = []
+
+    def walk(node: dict, where: str) -> None:
+        for key, sub in node.get("properties", {}).items():
+            if "description" not in sub or "default" not in sub:
+                missing.append(f"{where}{key}")
+            walk(sub, f"{where}{key}.")
+
+    walk(sch, "")
+    for name, node in sch["$defs"].items():
+        walk(node, f"$defs.{name}.")
+    assert not missing
+
+
+def test_recipes_are_the_schema_settings():
+    from shiftlab.train.recipes import allowed_settings, create_recipe, list_recipes
+
+    recipe = study_config.setting("recipe")
+    assert study_config.choices("recipe.base") == [
+        "baseline", "imagenet", "corruption_aug", "augmix", "patch_gaussian", "stability"
+    ]  # fmt: skip
+    assert sorted(recipe["properties"]["base"]["enum"]) == list_recipes()
+    declared = set(recipe["properties"]) - {"base"}
+    assert len(declared - {k for k, v in recipe["properties"].items() if "x-recipes" in v}) == 22
+    for base in list_recipes():
+        assert set(allowed_settings(base)) <= declared, base
+    augmix = create_recipe("augmix")
+    assert augmix["jsd_weight"] == study_config.default("recipe.jsd_weight") == 12.0
+    assert augmix["epochs"] == study_config.default("recipe.epochs")
+    assert create_recipe("imagenet")["epochs"] == 90  # a base's own value beats the schema's
+    # a recipe entry keeps only what the user wrote: the base fills the rest at train time
+    cfg = study_config.validate(study_config.load(ROOT / "config" / "test.yaml"))
+    assert "momentum" not in cfg["recipes"]["quick"]
+
+
+def test_new_stats_settings_reach_the_aggregate_command(good):
+    import json
+
+    from shiftlab.stats.aggregate import StatsConfig
+    from shiftlab.workflow import Study
+
+    cfg = study_config.validate(good)
+    stats = StatsConfig.from_json(json.dumps(Study(cfg).stats_settings()))
+    assert (stats.fit_runs, stats.c_per_severity, stats.reliability_bins) == (None, False, 15)
+    cfg["stats"] |= {
+        "fit_runs": ["tiny-a", "tiny-b"],
+        "c_per_severity": True,
+        "reliability_bins": 10,
+    }
+    stats = StatsConfig.from_json(json.dumps(Study(cfg).stats_settings()))
+    assert (stats.fit_runs, stats.c_per_severity, stats.reliability_bins) == (
+        ["tiny-a", "tiny-b"], True, 10,
+    )  # fmt: skip
+
+
+def test_command_defaults_are_the_schema_defaults():
+    from shiftlab.cli import build_parser
+
+    parser = build_parser()
+    predict = parser.parse_args(
+        ["predict", "--checkpoint", "c", "--index", "i", "--benchmark-json", "{}", "--out", "o"]
+    )
+    assert (predict.batch_size, predict.decode) == (64, "auto")
+    assert predict.batch_size == study_config.default("evaluation.batch_size")
+    mini = vars(parser.parse_args(["mininet", "--out", "o"]))
+    props = study_config.setting("mininet")["properties"]
+    assert {k: mini[k] for k in props} == {k: v["default"] for k, v in props.items()}
+    assert mini["image_size"] == 64
+    metrics = parser.parse_args(
+        ["metrics", "--run", "r", "--benchmark", "b", "--benchmark-json", "{}"]
+        + ["--predictions", "p", "--out", "o"]
+    )
+    assert (metrics.bootstrap, metrics.alpha) == (1000, 0.05)
+
+
 @pytest.mark.parametrize(
     "path,value,word",
     [
         ("stats.corection", "holm", "corection"),
         ("seed", "zero", "seed"),
-        ("runs.tiny-a.model", "a b", "runs.tiny-a.model"),
+        (
+            "runs.tiny-a.model",
+            "resnet1o",
+            "runs.tiny-a.model: unknown model 'resnet1o'; did you mean",
+        ),
         (
             "benchmarks.mine",
             {"kind": "folder", "source": "local", "path": "/no/such/dir"},
