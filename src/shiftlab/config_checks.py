@@ -102,8 +102,8 @@ def _runs(config: dict[str, Any], check_paths: bool) -> list[str]:
         where = f"runs.{run}"
         recipe = entry.get("recipe")
         if recipe is not None and recipe not in recipes:
-            problems.append(f"{where}.recipe: {recipe!r} is not defined under recipes; "
-                            f"defined: {', '.join(recipes) or '(none)'}")  # fmt: skip
+            problems.append(f"{where}.recipe: {recipe!r} is not defined under recipes"
+                            f"{did_you_mean(recipe, recipes)}; defined: {', '.join(recipes) or '(none)'}")  # fmt: skip
         if recipe is not None and entry["train_data"] not in benches:
             problems.append(
                 f"{where}.train_data: {_defined(entry['train_data'], benches, 'a benchmark')}"
@@ -118,11 +118,11 @@ def _runs(config: dict[str, Any], check_paths: bool) -> list[str]:
         except UserError as exc:
             problems.append(f"{where}.model: {exc}")
             continue
-        try:
-            if weights == "imagenet":
+        if weights == "imagenet":
+            try:
                 check_pretrained(spec)
-        except UserError as exc:  # a weights tag names the weights; without one, the model has none
-            problems.append(f"{where}.{'model' if spec.tag else 'weights'}: {exc}")
+            except UserError as exc:  # a bad tag is the model's fault, no weights at all not
+                problems.append(f"{where}.{'model' if spec.tag else 'weights'}: {exc}")
     return problems
 
 
@@ -180,12 +180,12 @@ def _corruptions(c: dict[str, Any]) -> list[str]:
         if params is not None and not isinstance(params, dict):
             problems.append(f"{where}: {params!r} is not a mapping of parameters")
             continue
-        bad = unknown_names(list(params or {}), list(DEFAULTS[name]), "parameter")
-        if bad or DEFAULTS[name].get("max_shift") is None:
-            problems += [f"{where}: {bad}"] if bad else []
-            continue
-        shift = (params or {}).get("max_shift", DEFAULTS[name]["max_shift"])
-        if isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
+        params = {**DEFAULTS[name], **(params or {})}
+        bad = unknown_names(list(params), list(DEFAULTS[name]), "parameter")
+        shift = params.get("max_shift", 1)  # probes only: how many shift steps
+        if bad:
+            problems.append(f"{where}: {bad}")
+        elif isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
             problems.append(
                 f"{where}.max_shift: {shift!r} is not allowed; allowed: an integer >= 1"
             )
