@@ -44,7 +44,9 @@ def _sources(kind: str) -> list[str]:
     from shiftlab.data.registry import get_benchmark
     from shiftlab.workflow import MININET_ROOTS
 
-    allowed = ["mininet"] if kind in MININET_ROOTS or kind == "imagenet_v2" else []
+    allowed = (
+        ["mininet"] if kind in MININET_ROOTS or kind in ("imagenet_v2", "tiny_imagenet") else []
+    )
     allowed += ["download"] if get_benchmark(kind).sources else []
     allowed += ["local"]
     allowed += ["derived"] if kind in DERIVED_KINDS else []

@@ -100,6 +100,8 @@ class Study:
         if source == "mininet":
             if kind == "imagenet_v2":
                 return f"{self.data_dir}/mininet/imagenetv2-{entry['variant']}-format-val"
+            if kind == "tiny_imagenet":
+                return f"{self.data_dir}/mininet/tiny-imagenet-200/{entry['variant'] or 'train'}"
             return f"{self.data_dir}/mininet/{MININET_ROOTS[kind]}"
         if source == "download":
             return f"{self.data_dir}/{bid}"

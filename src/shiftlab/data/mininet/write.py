@@ -123,6 +123,31 @@ def generate(out: str | Path, params: MiniNetParams = DEMO_PARAMS) -> dict:
     return manifest
 
 
+TINY_ROOT = "tiny-imagenet-200"
+
+
+def tiny_imagenet_files(root: Path, files: dict[str, str]) -> list[tuple[str, bytes]]:
+    """The train and val images again in Tiny ImageNet's layout (`train/<wnid>/images/`,
+    `val/images/` labelled by `val_annotations.txt`, `wnids.txt`), for the Tiny study."""
+    out: list[tuple[str, bytes]] = []
+    wnids: set[str] = set()
+    annotations = []
+    for rel in sorted(files):
+        parts = rel.split("/")
+        if rel.startswith("imagenet/train/"):
+            wnids.add(parts[2])
+            out.append(
+                (f"{TINY_ROOT}/train/{parts[2]}/images/{parts[3]}", (root / rel).read_bytes())
+            )
+        elif rel.startswith("imagenet/val/"):
+            name = f"val_{len(annotations)}.JPEG"
+            annotations.append(f"{name}\t{parts[2]}\t0\t0\t0\t0")
+            out.append((f"{TINY_ROOT}/val/images/{name}", (root / rel).read_bytes()))
+    out.append((f"{TINY_ROOT}/val/val_annotations.txt", ("\n".join(annotations) + "\n").encode()))
+    out.append((f"{TINY_ROOT}/wnids.txt", ("\n".join(sorted(wnids)) + "\n").encode()))
+    return out
+
+
 def _write_world(root: Path, p: MiniNetParams) -> dict:
     """Every planned file, `real.json` and the readme under `root`; the manifest last."""
     files: dict[str, str] = {}
@@ -147,6 +172,9 @@ def _write_world(root: Path, p: MiniNetParams) -> dict:
         )
         counts[top] = counts.get(top, 0) + 1
 
+    for rel, data in tiny_imagenet_files(root, files):
+        put(rel, data)
+        counts[TINY_ROOT] = counts.get(TINY_ROOT, 0) + 1
     real = ValPlan.make(p).real_labels()
     put("real.json", json.dumps(real, separators=(", ", ": ")).encode())
     put("imagenet-a/README.txt", _a_readme().encode())
