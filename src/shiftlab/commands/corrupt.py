@@ -49,24 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import logging
     from pathlib import Path
 
+    from shiftlab.commands.json_args import json_object
     from shiftlab.corrupt.cells import parse_settings
     from shiftlab.corrupt.materialize import Job, materialize, merge, parse_shard
-    from shiftlab.errors import UserError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    text = args.params_json
-    if Path(text).is_file():
-        text = Path(text).read_text()
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--params-json is not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise UserError("--params-json must be a JSON object")
+    raw = json_object(args.params_json, "--params-json")
     job = Job(
         index=Path(args.index),
         kind=args.kind,

@@ -40,13 +40,13 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from shiftlab import provenance
-    from shiftlab.commands.train import parse_json
+    from shiftlab.commands.json_args import json_object
     from shiftlab.errors import UserError
     from shiftlab.labels import label_space
     from shiftlab.models import create_model, data_config, model_meta, save_checkpoint
 
     started = provenance.now()
-    entry = parse_json(args.model_json, "--model-json")
+    entry = json_object(args.model_json, "--model-json")
     name = entry.get("model") or entry.get("name")
     if not name:
         raise UserError("--model-json needs a 'model' name")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from shiftlab.commands.json_args import json_object
 from shiftlab.config import default
 from shiftlab.errors import UserError
 
@@ -56,16 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _benchmark_entry(text: str) -> dict:
-    source = (
-        Path(text).read_text()
-        if not text.lstrip().startswith("{") and Path(text).is_file()
-        else text
-    )
-    try:
-        entry = json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--benchmark-json is not valid JSON: {exc}") from None
-    if not isinstance(entry, dict) or "kind" not in entry:
+    entry = json_object(text, "--benchmark-json")
+    if "kind" not in entry:
         raise UserError("--benchmark-json must be an object with a 'kind'")
     return entry
 

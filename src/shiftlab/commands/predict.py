@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from shiftlab.config import choices, default
 
@@ -51,14 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from shiftlab.errors import UserError
+    from shiftlab.commands.json_args import json_object
     from shiftlab.evaluate import predict
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        bench = json.loads(args.benchmark_json)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--benchmark-json is not valid JSON: {exc}") from None
+    bench = json_object(args.benchmark_json, "--benchmark-json")
     out = predict(
         args.checkpoint,
         args.index,

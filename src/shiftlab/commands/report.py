@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
+    from shiftlab.commands.json_args import json_object
     from shiftlab.report.figures import make_figures
     from shiftlab.report.html import render
     from shiftlab.report.tables import load_results
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.results_dir)
     results = load_results(root)
     results.training = read_histories(args.histories)
-    results.recipes = json.loads(args.recipes_json)
+    results.recipes = json_object(args.recipes_json, "--recipes-json")
     sidecar = root / "summary.csv.prov.json"
     stats_cfg = {}
     if sidecar.is_file():

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
 
+from shiftlab.commands.json_args import json_object
 from shiftlab.config import default
-from shiftlab.errors import UserError
 
 HELP = (
     "Fine-tune a model with a recipe. Resumes from --state-dir; on SIGTERM/SIGUSR1 saves "
@@ -57,16 +56,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--log-every", type=int, default=0, help="log every N optimizer steps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def parse_json(text: str, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{what} must be a JSON object")
-    return value
 
 
 def setup_logging() -> None:
@@ -132,10 +121,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    recipe = create_recipe(parse_json(args.recipe_json, "--recipe-json"))
+    recipe = create_recipe(json_object(args.recipe_json, "--recipe-json"))
     cfg = FitConfig(
         run=args.run,
-        model=parse_json(args.model_json, "--model-json"),
+        model=json_object(args.model_json, "--model-json"),
         recipe=recipe,
         train_index=Path(args.train_index),
         val_index=Path(args.val_index) if args.val_index else None,
