@@ -11,8 +11,8 @@ from study_fixture import VARIANTS, make_study
 from shiftlab.cli import main
 from shiftlab.errors import UserError
 from shiftlab.metrics.corruption import TEST_CORRUPTIONS
-from shiftlab.stats.aggregate import StatsConfig
 from shiftlab.stats.inputs import PROVENANCE_COLUMNS, SUMMARY_COLUMNS
+from shiftlab.stats.summary import StatsConfig
 
 STATS_FILES = [
     "seed_ttests",

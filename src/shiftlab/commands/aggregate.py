@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from shiftlab.provenance import make_record, write_sidecar
-    from shiftlab.stats.aggregate import StatsConfig, aggregate, load_study
+    from shiftlab.stats.aggregate import aggregate
+    from shiftlab.stats.summary import StatsConfig, load_study
 
     cfg = StatsConfig.from_json(args.stats_json)
     study = load_study(args.metrics, args.predictions, cfg, args.config_sha256, args.mlflow_ids)

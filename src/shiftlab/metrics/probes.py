@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from shiftlab.metrics.compute import Options, Predictions, Row, metric_row
+from shiftlab.metrics.core import Options, Predictions, Row, metric_row
 from shiftlab.metrics.intervals import bootstrap_ci, clopper_pearson
 
 _STEP = re.compile(r"^(?P<probe>.+)_(?P<step>\d+)$")
