@@ -203,9 +203,10 @@ def _stats(config: dict[str, Any]) -> list[str]:
     clean = stats["clean_benchmark"]
     if benches and clean not in benches:
         problems.append(f"stats.clean_benchmark: {_defined(clean, benches, 'a benchmark')}")
-    bad = unknown_names(stats["fit_runs"] or [], list(runs), "run")
-    if bad:
-        problems.append(f"stats.fit_runs: {bad}")
+    for key in ("fit_runs", "class_test_runs"):
+        bad = unknown_names(stats[key] or [], list(runs), "run")
+        if bad:
+            problems.append(f"stats.{key}: {bad}")
     return problems
 
 

@@ -202,3 +202,26 @@ def test_c_parity_cells_against_a_hand_computation(aggregated):
     assert len(diffs) == len(parity) and set(diffs.benchmark) == {"c-fly"}
     flagged = summary[summary.metric == "c_parity_cells_flagged"].set_index("run").value
     assert flagged.to_dict() == parity.groupby("run").flagged.sum().astype(float).to_dict()
+
+
+def test_class_test_runs_selects_the_runs_of_the_class_wise_tests(tmp_path):
+    root = tmp_path / "demo"
+    study = make_study(root, benchmarks=("val", "t"))
+    settings = json.loads(study["stats_json"]) | {"class_test_runs": ["r1", "r3"]}
+    study["stats_json"] = json.dumps(settings)
+    assert _aggregate(root, study) == 0
+    summary = _read(root / "summary.csv")
+    shifted = summary[summary.metric == "class_shift_mean"]
+    assert set(shifted.run) == {"r1", "r3"}
+    # the paired class test over runs used exactly those two runs' class accuracies
+    seed = pd.read_csv(root / "stats" / "seed_ttests.csv")
+    classes = seed[seed.level == "class"]
+    assert len(classes) and (classes.n_runs == 2).all()
+    # the control mean of one class is the mean of r1's and r3's clean class accuracies
+    frame, correct = _correct(root, "r1", "val")
+    r1 = correct[frame.wnid.to_numpy() == "n01514859"].mean()
+    frame, correct = _correct(root, "r3", "val")
+    r3 = correct[frame.wnid.to_numpy() == "n01514859"].mean()
+    row = classes[(classes.condition == "rotation") & (classes.unit == "n01514859")].iloc[0]
+    assert row.mean_control == pytest.approx((r1 + r3) / 2)
+    assert set(summary[summary.metric == "top1"].run) == {"r0", "r1", "r2", "r3"}

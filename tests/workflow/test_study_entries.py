@@ -86,3 +86,10 @@ def test_subset_1000way_adds_a_labelled_full_space_benchmark():
     assert flags.endswith("--full-1000")
     assert "--full-1000" not in study.predict_flags(type("I", (), {"keys": lambda self: []})(), "r")
     assert "r-1000way" not in study.indexed_benchmarks()
+
+
+def test_class_test_runs_must_name_runs():
+    cfg = _test_config()
+    cfg["stats"]["class_test_runs"] = ["tiny-a", "tiny-z"]
+    with pytest.raises(UserError, match=r"stats\.class_test_runs: .*tiny-z"):
+        study_config.validate(cfg)

@@ -37,7 +37,8 @@ def seed_tables(study: Study, summary: Summary) -> tuple[pd.DataFrame, pd.DataFr
     for bench in study.benchmarks:
         if study.kind(bench) not in SEED_KINDS:
             continue
-        runs = [r for r in study.runs_with(bench) if (r, clean) in study.preds]
+        runs = [r for r in study.runs_with(bench) if (r, clean) in study.preds
+                and (cfg.class_test_runs is None or r in cfg.class_test_runs)]  # fmt: skip
         if not runs:
             continue
         control = pd.DataFrame(

@@ -41,6 +41,7 @@ class StatsConfig:
     clean_benchmark: str = "val"
     benchmarks: dict[str, Any] = field(default_factory=dict)
     fit_runs: list[str] | None = None
+    class_test_runs: list[str] | None = None
     c_per_severity: bool = False
     reliability_bins: int = 15
 
