@@ -122,7 +122,8 @@ def make_world(work: Path, z: Sizes) -> dict:
     """The MiniNet world every step reads, with each val JPEG copied ``copies`` times: a
     large enough slice at a fraction of the cost of generating it (same files, same cost
     per image)."""
-    from shiftlab.data.mininet import MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MiniNetParams
+    from shiftlab.data.mininet.write import generate
 
     val = work / "mininet" / "imagenet" / "val"
     if not val.is_dir():

@@ -109,7 +109,8 @@ def loader_images_per_s(
 
 def _mininet_val(out: Path, image_size: int) -> Path:
     """A small generated MiniNet val folder, when no --loader-root is given."""
-    from shiftlab.data.mininet import MiniNetParams, generate
+    from shiftlab.data.mininet.spec import MiniNetParams
+    from shiftlab.data.mininet.write import generate
 
     generate(out, MiniNetParams(image_size=image_size, train_per_class=1, shifted_per_class=1))
     return out / "imagenet" / "val"

@@ -294,7 +294,7 @@ def test_recipes_are_the_schema_settings():
 def test_new_stats_settings_reach_the_aggregate_command(good):
     import json
 
-    from shiftlab.stats.aggregate import StatsConfig
+    from shiftlab.stats.summary import StatsConfig
     from shiftlab.workflow import Study
 
     cfg = study_config.validate(good)

@@ -72,6 +72,7 @@ _LAYOUT_NAMES = frozenset(
         "imagenet-o",
         "cue-conflict",
         "real.json",
+        "tiny-imagenet-200",
         MANIFEST,
     }
     | {f"imagenetv2-{v}-format-val" for v in V2_VARIANTS}
