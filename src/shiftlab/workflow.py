@@ -302,6 +302,17 @@ class Study:
     def histories(self) -> list[str]:
         return [f"{self.study_dir}/train/{r}/history.csv" for r in self.trained_runs()]
 
+    def gallery_indexes(self) -> list[str]:
+        """Index files of the transforms benchmarks and of the sets they derive from (the
+        clean benchmark when an entry names none): the report's class gallery finds its
+        images through them. Empty without a transforms benchmark."""
+        transforms = [b for b, e in self.benchmarks.items() if e["kind"] == "transforms"]
+        clean = self.config["stats"]["clean_benchmark"]
+        sources = [self.benchmarks[b].get("from", clean) for b in transforms]
+        indexed = set(self.indexed_benchmarks())
+        wanted = dict.fromkeys(b for b in [*sources, *transforms] if b in indexed)
+        return [self.index_file(b) for b in wanted]
+
     def metrics_settings(self) -> str:
         stats = self.config["stats"]
         return f"--bootstrap {int(stats['bootstrap'])} --seed {int(self.config['seed'])} --alpha {stats['alpha']}"

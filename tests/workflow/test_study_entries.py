@@ -93,3 +93,12 @@ def test_class_test_runs_must_name_runs():
     cfg["stats"]["class_test_runs"] = ["tiny-a", "tiny-z"]
     with pytest.raises(UserError, match=r"stats\.class_test_runs: .*tiny-z"):
         study_config.validate(cfg)
+
+
+def test_report_gets_the_indexes_of_transforms_benchmarks_and_their_sources():
+    cfg = _test_config()
+    study = Study(study_config.validate(cfg))
+    index = f"{study.study_dir}/index"
+    assert study.gallery_indexes() == [f"{index}/val.parquet", f"{index}/t.parquet"]
+    del cfg["benchmarks"]["t"]
+    assert Study(study_config.validate(cfg)).gallery_indexes() == []

@@ -63,6 +63,7 @@ rule report:
         summary=f"{STUDY}/summary.csv",
         stats=expand(f"{STUDY}/stats/{{table}}.csv", table=STATS_TABLES),
         histories=S.histories(),
+        indexes=S.gallery_indexes(),
     output:
         report=report(
             f"{STUDY}/report.html",
@@ -86,4 +87,5 @@ rule report:
     shell:
         "shiftlab report --results-dir {params.results} --out {output.report}"
         " --figures-dir {output.figures} --histories {input.histories}"
+        " --indexes {input.indexes}"
         " --recipes-json {params.recipes:q} > {log} 2>&1"

@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--histories", nargs="*", default=[], help="train/<run>/history.csv of fine-tuned runs"
     )
     parser.add_argument(
+        "--indexes",
+        nargs="*",
+        default=[],
+        help="index/<bench>.parquet of the transforms benchmarks and their clean sources "
+        "(the class gallery's images)",
+    )
+    parser.add_argument(
         "--recipes-json", default="{}", help="JSON {run: recipe entry} of the fine-tuned runs"
     )
 
@@ -33,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from shiftlab.commands.json_args import json_object
     from shiftlab.report.figures import make_figures
+    from shiftlab.report.gallery import read_indexes
     from shiftlab.report.html import render
     from shiftlab.report.tables import load_results
     from shiftlab.report.training import read_histories
@@ -41,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     results = load_results(root)
     results.training = read_histories(args.histories)
     results.recipes = json_object(args.recipes_json, "--recipes-json")
+    results.indexes = read_indexes(args.indexes)
     sidecar = root / "summary.csv.prov.json"
     stats_cfg = {}
     if sidecar.is_file():

@@ -42,6 +42,8 @@ figure img{max-width:100%;height:auto;display:block} figcaption{color:#5a6475;fo
 .prov td.h{white-space:normal;word-break:break-all;max-width:28em}
 tr:target{background:#fff4c2}
 .methods p{max-width:52em}
+.galleries{display:flex;flex-wrap:wrap;gap:0 2em} .gallery h3{font-size:1em;margin:1.2em 0 .2em} .gallery td{vertical-align:middle}
+.gallery td.pair{padding:.2em} .gallery img{display:inline-block;margin:0 1px;vertical-align:middle}
 """
 
 METHODS = """

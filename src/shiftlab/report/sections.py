@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from shiftlab.report.cells import figure, pivot, plain_table
+from shiftlab.report.gallery import gallery_html, plan
 from shiftlab.report.tables import Results
 
 CE_METRICS = ("ce_alexnet", "ce_baseline")
@@ -76,7 +77,8 @@ def probe_parts(results: Results, figs: dict[str, Path]) -> list[str]:
 
 
 def class_sensitivity_parts(results: Results, figs: dict[str, Path]) -> list[str]:
-    """Affected-class counts per transformation / corruption and the class-wise shifts."""
+    """Affected-class counts per transformation / corruption, the class-wise shifts and the
+    gallery of the most and least affected classes of each transformation."""
     s = results.summary
     counts = s[s["metric"].str.startswith("classes_")].assign(
         condition=lambda f: f["benchmark"] + ":" + f["variant"]
@@ -91,6 +93,7 @@ def class_sensitivity_parts(results: Results, figs: dict[str, Path]) -> list[str
         pivot(counts, "condition", "metric", "transformation / corruption"),
         "<p>Mean class-wise accuracy change per run:</p>" + pivot(shift_mean, "condition", "run") if not shift_mean.empty else "",
         "<p>Wilcoxon signed-rank p (corrected) of the class-wise shift per run:</p>" + pivot(shift, "condition", "run") if not shift.empty else "",
+        gallery_html(plan(results.stats.get("seed_ttests", pd.DataFrame()), results.indexes)),
     ]  # fmt: skip
 
 

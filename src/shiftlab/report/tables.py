@@ -40,6 +40,8 @@ class Results:
     # fine-tuned runs: per-epoch histories (a `run` column) and their recipe entries
     training: pd.DataFrame = field(default_factory=pd.DataFrame)
     recipes: dict[str, dict] = field(default_factory=dict)
+    # dataset indexes (frame, metadata) of the transforms benchmarks and their sources
+    indexes: list[tuple[pd.DataFrame, dict]] = field(default_factory=list)
 
     def metric(self, metric: str, variant: str | None = None) -> pd.DataFrame:
         rows = self.summary[self.summary["metric"] == metric]
