@@ -23,6 +23,20 @@ def _test_config() -> dict:
     return yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
 
 
+def planned_commands(tmp_path: Path, cfg: dict, target: str) -> str:
+    """`snakemake -n -p` of one target of a study config: the commands it would run."""
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "-p", "--cores", "1", "-s", str(ROOT / "Snakefile"),
+         target, "--directory", str(tmp_path), "--configfile", str(path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
 def test_imagenet_p_difficulty_reaches_its_metrics_entry():
     cfg = _test_config()
     cfg["corruptions"]["difficulty"] = 3
@@ -35,16 +49,7 @@ def test_planned_metrics_command_carries_the_difficulty(tmp_path):
     """Through `snakemake -n -p`: the metrics job of ImageNet-P is told the stride."""
     cfg = _test_config()
     cfg["corruptions"]["difficulty"] = 2
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    target = f"results/{cfg['study']}/metrics/tiny-c/p.csv"
-    proc = subprocess.run(
-        [str(BIN / "snakemake"), "-n", "-p", "--cores", "1", "-s", str(ROOT / "Snakefile"),
-         target, "--directory", str(tmp_path), "--configfile", str(path)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    out = planned_commands(tmp_path, cfg, f"results/{cfg['study']}/metrics/tiny-c/p.csv")
     command = next(line for line in out.splitlines() if "shiftlab metrics --run" in line)
     entry = re.search(r"--benchmark-json '(\{.*?\})'", command)
     assert entry, command
@@ -58,16 +63,7 @@ def test_local_real_labels_file_is_accepted_and_reaches_the_index_job(tmp_path):
     cfg["benchmarks"]["real"] = {"kind": "imagenet_real", "source": "local",
                                  "path": str(labels), "from": "val"}  # fmt: skip
     assert Study(study_config.validate(cfg)).real_json("real") == str(labels)
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    target = f"results/{cfg['study']}/index/real.parquet"
-    proc = subprocess.run(
-        [str(BIN / "snakemake"), "-n", "-p", "--cores", "1", "-s", str(ROOT / "Snakefile"),
-         target, "--directory", str(tmp_path), "--configfile", str(path)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    out = planned_commands(tmp_path, cfg, f"results/{cfg['study']}/index/real.parquet")
     assert f"--real-json {labels}" in out
 
     cfg["benchmarks"]["real"]["path"] = str(tmp_path)  # a folder is not the labels file
