@@ -67,9 +67,10 @@ def test_headline_rows_of_the_metrics_code_are_shown(full):
     base = summary[(summary.metric == "ce_baseline") & (summary.run == "r0")]
     assert np.allclose(base.value.astype(float), 100.0)
     # percent with one decimal everywhere, no integer next to a decimal
+    for anchor in ("accuracy", "shift-probes"):
+        numbers = re.findall(r'title="summary.csv row \d+">([^<]+)</a>', _section(page, anchor))
+        assert numbers and all(re.fullmatch(r"\d+\.\d", n) for n in numbers), (anchor, numbers)
     accuracy = _section(page, "accuracy")
-    numbers = re.findall(r'title="summary.csv row \d+">([^<]+)</a>', accuracy)
-    assert numbers and all(re.fullmatch(r"\d+\.\d", n) for n in numbers), numbers
     assert "Clopper–Pearson" in accuracy
 
 

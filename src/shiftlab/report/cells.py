@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +33,14 @@ def _unit(metric: str) -> str:
         return "%" if metric.startswith(PERCENT_METRICS) else ""
 
 
+_P_VALUE = re.compile(r"(?:^|_)p(?:_|$)")
+
+
+def is_p_value(metric: str) -> bool:
+    """`mcnemar_p_adj_vs/r0`, `class_shift_p_seed`, `p_rel`: yes; `shift_flip_prob`: no."""
+    return bool(_P_VALUE.search(metric.split("/", 1)[0]))
+
+
 def format_value(metric: str, value) -> str:
     """One format per kind of number: p-values 3 significant digits, counts whole, percent
     with one decimal, anything else (slopes, positions) with three."""
@@ -41,7 +50,7 @@ def format_value(metric: str, value) -> str:
         return escape(value)
     if math.isnan(x):
         return "–"
-    if "_p" in metric or metric.startswith("p_"):
+    if is_p_value(metric):
         return f"{x:.3g}"
     unit = _unit(metric)
     if (
@@ -62,7 +71,7 @@ def number(row: pd.Series) -> str:
     ci = ""
     if pd.notna(row.get("ci_low")) and pd.notna(row.get("ci_high")):
         ci = f' <span class="ci">[{format_value(row["metric"], row["ci_low"])}, {format_value(row["metric"], row["ci_high"])}]</span>'
-    p_metric = "_p" in str(row["metric"])
+    p_metric = is_p_value(str(row["metric"]))
     cls = (
         ' class="sig"' if p_metric and pd.notna(row["value"]) and float(row["value"]) < 0.05 else ""
     )
