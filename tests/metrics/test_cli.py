@@ -167,6 +167,39 @@ def test_imagenet_p_csv(tmp_path):
     assert value(table, "mean_fp").value == pytest.approx(100 * np.mean([1 / 3, 0.5]))
 
 
+def test_imagenet_p_at_several_difficulties(tmp_path):
+    """difficulty [1, 2]: each difficulty's noise folder, the other sequences at stride d."""
+
+    def rows(videos):
+        return [{"sample": f"{variant}/n00/vid{v}.mp4", "target": 0, "wnid": "n00",
+                 "variant": variant, "frame": f, "topk": [p, 7, 8, 9, 10]}
+                for variant, vids in videos.items() for v, preds in enumerate(vids)
+                for f, p in enumerate(preds)]  # fmt: skip
+
+    run_p = {"gaussian_noise": [[0, 1, 0, 1]], "gaussian_noise_2": [[0, 1, 1, 1]],
+             "rotate": [[0, 1, 1, 0, 0]]}  # fmt: skip
+    base_p = {"gaussian_noise": [[0, 1, 1, 1]], "gaussian_noise_2": [[0, 1, 1, 0]],
+              "rotate": [[0, 1, 0, 1, 0]]}  # fmt: skip
+    preds = write_predictions(tmp_path / "p.parquet", rows(run_p))
+    base = write_predictions(tmp_path / "pb.parquet", rows(base_p))
+    bench = {"kind": "imagenet_p", "source": "derived", "from": "val", "difficulty": [1, 2]}
+    table = run_cli(tmp_path, "imagenet_p", preds, "--baseline-predictions", str(base), bench=bench)
+    # d1: noise vs frame 0 -> 2/3; rotate consecutive (0,1,1,0,0) -> 2/4
+    assert value(table, "fp", "gaussian_noise@d1").value == pytest.approx(100 * 2 / 3)
+    assert value(table, "fp", "rotate@d1").value == pytest.approx(50.0)
+    # d2: folder _2 vs frame 0 -> 3/3; rotate stride 2: offsets 0 (0,1,0) -> 2/2, 1 (1,0) -> 1/1
+    assert value(table, "fp", "gaussian_noise_2@d2").value == pytest.approx(100.0)
+    assert value(table, "fp", "rotate@d2").value == pytest.approx(100.0)
+    assert "gaussian_noise_2@d1" not in set(table.variant)  # never mixed into difficulty 1
+    # mFR per difficulty against the baseline at the same difficulty
+    # d1: base noise 3/3, rotate 4/4 ; d2: base noise _2 2/3, rotate stride 2: (0,0,0) 0/2 + (1,1) 0/1
+    assert value(table, "mfr", "difficulty_1").value == pytest.approx(
+        100 * np.mean([(2 / 3) / 1, 0.5 / 1])
+    )
+    assert np.isnan(value(table, "mfr", "difficulty_2").value)  # baseline rotate FP 0: undefined
+    assert value(table, "mean_fp", "difficulty_2").value == pytest.approx(100.0)
+
+
 def test_imagenet_o_csv(tmp_path):
     rng = np.random.default_rng(0)
     subset = ["n01", "n02"]

@@ -115,10 +115,22 @@ def test_repeatability_twin(project):
     results = run_twin(project, "repeatability")
     summary = summary_of(results)
     runs = {"r10-baseline", "r10-augmix", "r10-patch_gaussian", "r10-stability"}
-    for metric in ("mce_baseline", "relative_mce_baseline", "mfr", "mt5d"):
+    for metric in ("mce_baseline", "relative_mce_baseline"):
         found = rows(summary, metric, variant="")
         assert set(found.run) == runs, metric
         assert np.isfinite(found.value).all(), metric
+    for difficulty in (1, 2, 3):  # mFR and mT5D at each difficulty, against the baseline run
+        for metric in ("mfr", "mt5d"):
+            found = rows(summary, metric, variant=f"difficulty_{difficulty}")
+            assert set(found.run) == runs, (metric, difficulty)
+            assert np.isclose(found.set_index("run").value["r10-baseline"], 100.0), metric
+        noise = rows(
+            summary,
+            "fp",
+            variant=f"gaussian_noise{'' if difficulty == 1 else f'_{difficulty}'}@d{difficulty}",
+        )
+        assert len(noise) == 4, difficulty
+    assert "mfr difficulty_3" in section(results, "perturbations")
     base = rows(summary, "mce_baseline", run="r10-baseline").value
     assert np.allclose(base, 100.0)  # the baseline run against itself
     for probe in ("crop_shift", "embed_black", "embed_inpaint", "scale_embed"):

@@ -109,12 +109,15 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     out.append(_section("corruptions", "Common corruptions", corruption_parts(results, figs)))
     out.append(_section("c-parity", "ImageNet-C: reference vs regenerated", parity_parts(results)))
     fp = s[s["metric"].isin(["fp", "t5d"]) & (s["variant"] != "")]
-    flips = s[s["metric"].isin(["mfr", "mt5d"]) & (s["variant"] == "")]
+    # mFR / mT5D, per difficulty when the study has several (variants `difficulty_<d>`)
+    flips = s[s["metric"].isin(["mfr", "mt5d", "mean_fp"])
+              & ((s["variant"] == "") | s["variant"].str.startswith("difficulty_"))]  # fmt: skip
+    flips = flips.assign(col=flips["metric"] + flips["variant"].map(lambda v: f" {v}" if v else ""))
     out.append(_section("perturbations", "Perturbation stability", [
         figure("flip_probability.png", figs.get("flip_probability.png")),
         pivot(fp[fp["metric"] == "fp"], "run", "variant", "run \\ perturbation (FP)"),
         pivot(fp[fp["metric"] == "t5d"], "run", "variant", "run \\ perturbation (T5D)"),
-        pivot(flips, "run", "metric"),
+        pivot(flips, "run", "col", "run"),
     ]))  # fmt: skip
     out.append(
         _section("shift-probes", "Shift probes (1-pixel shifts)", probe_parts(results, figs))
@@ -152,7 +155,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         figure("shape_bias_categories.png", figs.get("shape_bias_categories.png")),
     ]))  # fmt: skip
     shown = {"top1", "eff_robustness", "eff_robustness_slope", *CE_METRICS, *MCE_METRICS, "fp",
-             "t5d", "mfr", "mt5d", *PROBE_METRICS, *OOD_METRICS, "c_parity_cells_flagged", "ece", "rms_calibration_error", "shape_bias",
+             "t5d", "mfr", "mt5d", "mean_fp", *PROBE_METRICS, *OOD_METRICS, "c_parity_cells_flagged", "ece", "rms_calibration_error", "shape_bias",
              "class_shift_mean", "class_shift_p_wilcoxon_adj"}  # fmt: skip
     other = s[(s["variant"] == "") & ~s["metric"].isin(shown) & (s["run"] != "*")
               & ~s["metric"].str.contains("/")]  # fmt: skip

@@ -45,10 +45,44 @@ def _per_video(preds: Predictions, stride_for: Callable[[str], tuple[bool, int]]
     return out
 
 
+def difficulties(bench: dict[str, Any]) -> list[int]:
+    """The study's ImageNet-P difficulties (one value or a list)."""
+    value = bench.get("difficulty", 1)
+    return sorted({int(d) for d in ([value] if isinstance(value, int) else value)})
+
+
+def noise_difficulty(variant: str) -> int:
+    """Difficulty of a noise sequence folder: `gaussian_noise` 1, `gaussian_noise_3` 3."""
+    tail = variant.rpartition("_")[2]
+    return int(tail) if variant != perturbation.base_perturbation(variant) else 1
+
+
+def _at_difficulty(variants: list[str], difficulty: int) -> list[str]:
+    """Sequences scored at a difficulty: its noise folder of each noise perturbation (the
+    official `<name>_<d>`), and every other perturbation (walked with stride d)."""
+    return [
+        v for v in variants if not perturbation.is_noise(v) or noise_difficulty(v) == difficulty
+    ]
+
+
 @register_kind("imagenet_p")
 def imagenet_p_metrics(preds: Predictions, opts: Options) -> list[Row]:
-    """FP and T5D per perturbation; unnormalised means; mFR / mT5D vs a baseline run."""
-    difficulty = int(opts.bench.get("difficulty", 1))
+    """FP and T5D per perturbation; unnormalised means; mFR / mT5D vs a baseline run, at each
+    difficulty of the study. With several difficulties, rows of difficulty d are named
+    `<perturbation>@d<d>` and `difficulty_<d>` (the means, mFR and mT5D)."""
+    levels = difficulties(opts.bench)
+    rows: list[Row] = []
+    for difficulty in levels:
+        suffix = f"@d{difficulty}" if len(levels) > 1 else ""
+        mean = f"difficulty_{difficulty}" if len(levels) > 1 else ""
+        for row in _difficulty_rows(preds, opts, difficulty):
+            variant = row["variant"]
+            rows.append(row | {"variant": f"{variant}{suffix}" if variant else mean})
+    return rows
+
+
+def _difficulty_rows(preds: Predictions, opts: Options, difficulty: int) -> list[Row]:
+    """The rows of one difficulty (variant '' for its means, mFR and mT5D)."""
 
     def stride_for(variant: str) -> tuple[bool, int]:
         noise = perturbation.is_noise(variant)
@@ -56,7 +90,7 @@ def imagenet_p_metrics(preds: Predictions, opts: Options) -> list[Row]:
 
     run = _per_video(preds, stride_for)
     base = _per_video(opts.baseline, stride_for) if opts.baseline is not None else None
-    variants = sorted(run)
+    variants = _at_difficulty(sorted(run), difficulty)
     tested = [
         v for v in variants if perturbation.base_perturbation(v) in perturbation.TEST_PERTURBATIONS
     ]
