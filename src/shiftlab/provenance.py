@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shiftlab import __version__
+from shiftlab.atomic import atomic_path, write_text
 from shiftlab.hashing import sha256_file
 
 if TYPE_CHECKING:
@@ -204,9 +205,7 @@ def sidecar_path(output: str | Path) -> Path:
 def write_sidecar(output: str | Path, record: dict[str, Any]) -> Path:
     """Write `<output>.prov.json` next to an output that cannot embed metadata (CSV, HTML)."""
     path = sidecar_path(output)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(record, indent=2, sort_keys=True, default=str))
     return path
 
 
@@ -235,11 +234,9 @@ def write_parquet(table: Any, path: str | Path, record: dict[str, Any]) -> Path:
 
     if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    pq.write_table(with_record(table, record), tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        pq.write_table(with_record(table, record), tmp)
+    return Path(path)
 
 
 def read_parquet_record(path: str | Path) -> dict[str, Any] | None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from shiftlab.config import baseline_run
+from shiftlab.provenance import source_sha256
 
 # Where each benchmark kind lives inside the generated MiniNet world (official top folders).
 MININET_ROOTS = {
@@ -49,16 +49,14 @@ NEEDS_BASELINE = {"imagenet_c", "tiny_imagenet_c", "imagenet_p"}
 
 @cache
 def code_hash(*subpackages: str) -> str:
-    """Hash of the source files of shiftlab subpackages: a rule param, so a rule re-runs
-    when the code that computes its numbers changes."""
-    root = Path(__file__).parent
+    """A rule param, so a rule re-runs when the code that computes its numbers changes.
+
+    Built from `provenance.source_sha256`, the digest that every output's record carries and
+    the audit checks for staleness: re-runs and the audit agree on what "changed" means.
+    """
     digest = hashlib.sha256()
     for sub in subpackages:
-        target = root / sub
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
-        for path in files:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+        digest.update(f"{sub}={source_sha256(sub)}\n".encode())
     return digest.hexdigest()[:16]
 
 

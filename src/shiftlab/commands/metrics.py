@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from shiftlab.atomic import atomic_path
 from shiftlab.commands.json_args import json_object
 from shiftlab.config import default
 from shiftlab.errors import UserError
@@ -63,7 +64,6 @@ def _benchmark_entry(text: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
 
     import pandas as pd
 
@@ -97,23 +97,21 @@ def run(args: argparse.Namespace) -> int:
     table = table[COLUMNS]
 
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    table.to_csv(tmp, index=False, float_format="%.10g")
-    inputs = {"predictions": args.predictions} | {k: v for k, v in optional.items() if v}
-    docs = {}
-    for metric in sorted(table["metric"].unique()):
-        info = get_metric(metric)
-        docs[info.name] = {"unit": info.unit, "interval": info.interval, "doc": info.doc}
-    record = make_record(
-        "metrics",
-        params={"run": args.run, "benchmark": args.benchmark, "benchmark_entry": bench,
-                "bootstrap": args.bootstrap, "seed": args.seed, "alpha": args.alpha},
-        inputs=inputs,
-        started=started,
-        extra={"metric_docs": docs},
-    )  # fmt: skip
-    write_sidecar(out, record)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:  # the sidecar is written before the table appears
+        table.to_csv(tmp, index=False, float_format="%.10g")
+        inputs = {"predictions": args.predictions} | {k: v for k, v in optional.items() if v}
+        docs = {}
+        for metric in sorted(table["metric"].unique()):
+            info = get_metric(metric)
+            docs[info.name] = {"unit": info.unit, "interval": info.interval, "doc": info.doc}
+        record = make_record(
+            "metrics",
+            params={"run": args.run, "benchmark": args.benchmark, "benchmark_entry": bench,
+                    "bootstrap": args.bootstrap, "seed": args.seed, "alpha": args.alpha},
+            inputs=inputs,
+            started=started,
+            extra={"metric_docs": docs},
+        )  # fmt: skip
+        write_sidecar(out, record)
     print(f"shiftlab metrics: {len(table)} rows -> {out}")
     return 0

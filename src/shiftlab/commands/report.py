@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from shiftlab.atomic import write_text
+
 HELP = "Draw the study's figures and write one self-contained report.html (numbers link to provenance)."
 
 
@@ -35,7 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import os
     from pathlib import Path
 
     from shiftlab.commands.json_args import json_object
@@ -57,10 +58,6 @@ def run(args: argparse.Namespace) -> int:
     figures_dir = Path(args.figures_dir) if args.figures_dir else root / "figures"
     figs = make_figures(results, figures_dir, stats_cfg.get("clean_benchmark"))
     page = render(results, figs, args.study or root.name, stats_cfg)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    out = write_text(args.out, page)
     print(f"report: {len(figs)} figures, {len(results.summary)} numbers -> {out}")
     return 0

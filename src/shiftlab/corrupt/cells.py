@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from shiftlab.errors import UserError
+from shiftlab.variants import c_variant, split_c_variant
 
 KINDS = ("c", "p", "t")
 FORMATS = {"jpeg": ".JPEG", "png": ".png"}
@@ -114,7 +115,7 @@ class Cell:
     @property
     def variant(self) -> str:
         if self.kind == "c":
-            return f"{self.name}/{self.level}"
+            return c_variant(self.name, self.level)
         if self.kind == "p":
             from shiftlab.corrupt.sequences import folder_name
 
@@ -135,15 +136,11 @@ def parse_cell(kind: str, variant: str) -> Cell:
     """Inverse of ``Cell.variant``: ``"fog/3"`` (c), ``"shot_noise_2"`` (p), ``"zoom"`` (t)."""
     _check_kind(kind)
     if kind == "c":
-        name, _, severity = variant.partition("/")
-        if not severity.isdigit():
-            raise UserError(
-                f"ImageNet-C variant {variant!r} must look like <corruption>/<severity>"
-            )
+        name, severity = split_c_variant(variant)
         from shiftlab.corrupt import check_severity, get_corruption
 
         get_corruption(name)
-        return Cell("c", name, check_severity(int(severity)))
+        return Cell("c", name, check_severity(severity))
     if kind == "p":
         from shiftlab.corrupt.sequences import parse_folder
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from shiftlab.atomic import atomic_path, write_bytes
 from shiftlab.corrupt.cells import FORMATS, Cell, Settings, corrupt_cells, plan_cells
 from shiftlab.errors import UserError
 
@@ -61,31 +61,6 @@ def encode_image(pixels: np.ndarray, fmt: str, jpeg_quality: int = 85) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def write_atomic(path: Path, data: bytes, folders: set[Path] | None = None) -> None:
-    """Write via a temporary sibling and rename: readers never see half a file.
-
-    ``folders``: parent folders already made by this caller (skips one mkdir per file).
-    """
-    parent = path.parent
-    if folders is None or parent not in folders:
-        parent.mkdir(parents=True, exist_ok=True)
-        if folders is not None:
-            folders.add(parent)
-    tmp = f"{parent}/.{path.name}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)  # a full disk leaves no stray temporary
-        raise
 
 
 # ---- materialization ---------------------------------------------------------------------------
@@ -166,7 +141,7 @@ def _pin_settings(job: Job, meta: Mapping[str, Any]) -> None:
                 "delete the folder or choose another --out"
             )
         return
-    write_atomic(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    write_bytes(path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
 def part_path(out: Path, shard: tuple[int, int]) -> Path:
@@ -295,7 +270,7 @@ def _write_cells(
             )
         else:
             data = encode_image(pixels, job.fmt, job.settings.jpeg_quality)
-            write_atomic(target, data, folders)
+            write_bytes(target, data, folders)
         produced[cell] = data
     return produced
 
@@ -336,10 +311,8 @@ def _write_manifest(frame, path: Path, job: Job, meta: Mapping[str, Any]) -> Non
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b"shiftlab": json.dumps(record).encode()}
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def merge(job: Job, meta: Mapping[str, Any] | None = None, required: bool = True) -> Path | None:

@@ -19,11 +19,12 @@ runs differed here), and the option also pins the arithmetic across CPU generati
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from shiftlab.atomic import write_bytes
 
 # Encoder settings per sequence family (make_imagenet_p.py): noise keeps its grain.
 NOISE_OPTIONS: dict[str, str] = {"tune": "grain"}
@@ -90,11 +91,7 @@ def write_video(
 ) -> bytes:
     """Encode and write atomically (temp file + rename); returns the bytes written."""
     data = encode_video(frames, noise=noise, preset=preset, pix_fmt=pix_fmt)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
     return data
 
 

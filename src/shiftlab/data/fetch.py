@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from shiftlab.atomic import write_text
 from shiftlab.data.extract import is_archive, safe_extract
 from shiftlab.data.registry import Source, get_benchmark
 from shiftlab.errors import UserError
@@ -234,9 +235,7 @@ def fetch_benchmark(
         "sources": [asdict(s) for s in sources],
         "time": now(),
     }
-    tmp_marker = dest / f"{MARKER}.tmp"
-    tmp_marker.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp_marker, dest / MARKER)
+    write_text(dest / MARKER, json.dumps(record, indent=2) + "\n")
     return record
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shiftlab.atomic import atomic_path
 from shiftlab.errors import UserError
 from shiftlab.hashing import sha256_file
 
@@ -119,10 +120,8 @@ def _save_cache(path: Path, manifest: Manifest) -> None:
         {"format": CACHE_FORMAT, "root": manifest.root, "fingerprint": manifest.fingerprint}
     )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
     except OSError:
         pass  # an unwritable cache only costs time on the next call
 

@@ -9,10 +9,10 @@ label_space, fingerprint and n, plus the benchmark's evaluation protocol.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shiftlab.atomic import atomic_path
 from shiftlab.data.readers import (
     IMAGE_EXTENSIONS,
     VIDEO_EXTENSIONS,
@@ -149,13 +149,8 @@ def write_index(frame: pd.DataFrame, meta: dict[str, Any], out: str | Path) -> P
     metadata = dict(table.schema.metadata or {})
     metadata[META_KEY] = json.dumps(meta, sort_keys=True).encode()
     table = table.replace_schema_metadata(metadata)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

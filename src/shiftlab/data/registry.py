@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shiftlab.errors import UserError
+from shiftlab.variants import corruption_of
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class Benchmark:
         if variant in self.sources:
             return self.sources[variant]
         group = self.extra.get("variant_archive", {})
-        head = variant.split("/")[0]
+        head = corruption_of(variant)
         if isinstance(group, dict) and head in group:
             return self.sources[group[head]]
         raise UserError(

@@ -6,9 +6,7 @@ and per-benchmark extras), not full logits, so metrics are cheap pure functions 
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,7 @@ from shiftlab.evaluate.engine import Scorer, bf16_supported, pick_device
 from shiftlab.evaluate.loaders import CleanImages, ImageRows, Normalizer, VideoRows, collate_videos
 from shiftlab.evaluate.protocol import protocol_for
 from shiftlab.evaluate.results import Collector
+from shiftlab.provenance import write_parquet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -334,11 +333,4 @@ def _on_the_fly(frame, root, cfg, proto, dev, bench, batch_size, workers) -> Row
 
 def _write(table, record: dict[str, Any], out: Path) -> Path:
     """Atomic parquet write with the provenance record in the file metadata."""
-    import pyarrow.parquet as pq
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table = table.replace_schema_metadata({META_KEY: json.dumps(record, sort_keys=True).encode()})
-    tmp = out.with_name(f".{out.name}.tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, out)
-    return out
+    return write_parquet(table.replace_schema_metadata({}), out, record)

@@ -15,6 +15,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from shiftlab.atomic import write_text
+
 
 def _cache_file() -> Path:
     base = os.environ.get("SHIFTLAB_CACHE_DIR") or os.path.join(
@@ -55,10 +57,7 @@ def catalog() -> dict[str, Any]:
         pass
     data = _build()
     try:  # a cache that cannot be written only costs time
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        write_text(path, json.dumps(data))
     except OSError:
         pass
     return data

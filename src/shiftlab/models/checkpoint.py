@@ -6,11 +6,10 @@ it: a checkpoint from an untrusted place cannot run code on load.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shiftlab.atomic import atomic_path
 from shiftlab.errors import UserError
 
 if TYPE_CHECKING:
@@ -34,18 +33,8 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     preempted writer) only ever sees the old file or the complete new one."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, fsync=True) as tmp:
+        torch.save(obj, tmp)
 
 
 def model_meta(

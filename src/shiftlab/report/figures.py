@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shiftlab.atomic import atomic_path
 from shiftlab.report.tables import Results
 
 DPI = 110
@@ -24,13 +25,11 @@ def _plt():
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.tight_layout()
-    # no Software/date metadata: identical inputs give identical bytes
-    fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    with atomic_path(path) as tmp:
+        # no Software/date metadata: identical inputs give identical bytes
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     _plt().close(fig)
-    tmp.replace(path)
     return path
 
 

@@ -10,6 +10,7 @@ from shiftlab.errors import UserError
 from shiftlab.stats import bootstrap
 from shiftlab.stats.inputs import SUMMARY_COLUMNS, Predictions, merge_provenance
 from shiftlab.stats.summary import NO_PAIRED_KINDS, Study, Summary
+from shiftlab.variants import corruption_of, in_corruption
 
 ACCURACY_METRICS = ("top1", "top5")
 
@@ -23,8 +24,8 @@ def _accuracy_groups(pred: Predictions) -> dict[str, np.ndarray]:
     if len(distinct) > 1 or (distinct and distinct[0]):
         groups.update({v: variants == v for v in distinct})
     if pred.kind == "imagenet_c":
-        for name in sorted({v.split("/")[0] for v in distinct}):
-            groups.setdefault(name, np.char.startswith(variants, f"{name}/"))
+        for name in sorted({corruption_of(v) for v in distinct}):
+            groups.setdefault(name, in_corruption(variants, name))
     return groups
 
 

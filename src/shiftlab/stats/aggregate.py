@@ -17,11 +17,11 @@ Conventions (documented in the report's methods section):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from shiftlab.atomic import write_csv
 from shiftlab.errors import UserError
 from shiftlab.stats.accuracy_tables import bootstrap_table, metrics_into_summary
 from shiftlab.stats.c_parity import c_parity_table, parity_into_summary
@@ -31,14 +31,6 @@ from shiftlab.stats.reliability import reliability_table
 from shiftlab.stats.robustness_tables import effective_robustness_tables
 from shiftlab.stats.seed_tables import seed_tables
 from shiftlab.stats.summary import Study, Summary
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write via a temporary file in the same folder, so readers never see half a table."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
@@ -75,5 +67,5 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
         )
     tables["summary.csv"] = frame
     for name, table in tables.items():
-        write_csv_atomic(table, out_dir / name)
+        write_csv(table, out_dir / name)
     return tables

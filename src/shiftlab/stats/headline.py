@@ -3,12 +3,12 @@ what `dvc metrics diff` compares between two commits."""
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from shiftlab.atomic import write_json
 
 # (metric, variant) pairs worth a headline: whole-benchmark numbers, one per benchmark kind.
 HEADLINE_METRICS = (
@@ -30,8 +30,4 @@ def headline(summary: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def write_headline(summary: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(headline(summary), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(path, headline(summary))

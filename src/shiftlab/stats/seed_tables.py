@@ -9,6 +9,7 @@ import pandas as pd
 from shiftlab.stats import seed_analysis
 from shiftlab.stats.inputs import Predictions
 from shiftlab.stats.summary import ALL_RUNS, Study, Summary
+from shiftlab.variants import corruption_of, in_corruption
 
 SEED_KINDS = {"transforms", "imagenet_c"}
 
@@ -21,8 +22,8 @@ def _conditions(pred: Predictions, per_severity: bool) -> dict[str, np.ndarray]:
     """Condition name -> row mask over `pred.labelled` for the seed analyses."""
     variants = pred.labelled["variant"].to_numpy()
     if pred.kind == "imagenet_c":
-        names = pd.unique(pd.Series(variants).str.split("/").str[0])
-        conditions = {c: np.char.startswith(variants.astype(str), f"{c}/") for c in sorted(names)}
+        names = {corruption_of(v) for v in variants}
+        conditions = {c: in_corruption(variants, c) for c in sorted(names)}
         if per_severity:
             conditions.update({v: variants == v for v in sorted(set(variants))})
         return conditions

@@ -10,11 +10,11 @@ two versions of a result.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shiftlab.atomic import write_json
 from shiftlab.tracking.sources import TrackedJob, study_jobs
 from shiftlab.tracking.store import (
     artifact_location,
@@ -145,12 +145,7 @@ def write_tracking_json(out: str | Path, study: str, uri: str, result: SyncResul
         "train": train,
         "metrics": metrics,
     }
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, out)
-    return out
+    return write_json(out, payload)
 
 
 def read_tracking_json(path: str | Path) -> dict[str, Any]:

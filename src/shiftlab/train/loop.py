@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from shiftlab import provenance
+from shiftlab.atomic import write_text
 from shiftlab.labels import LabelSpace, label_space
 from shiftlab.models import eval_transform, model_meta, save_checkpoint, unwrap
 from shiftlab.train import distributed as ddp
@@ -77,10 +78,7 @@ def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: row.get(k, "") for k in HISTORY_FIELDS})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    write_text(path, buf.getvalue())
 
 
 @dataclass

@@ -14,6 +14,7 @@ from shiftlab.data.readers import (
     scan_dir,
 )
 from shiftlab.errors import UserError
+from shiftlab.variants import c_variant, split_c_selector
 
 
 def read_class_map(path: Path) -> dict[str, str]:
@@ -77,17 +78,10 @@ def v2_folders(root: Path, opts: ReadOptions) -> Listing:
     return listing
 
 
-def _split_cell_variant(variant: str | None) -> tuple[str | None, str | None]:
-    if not variant:
-        return None, None
-    corruption, _, severity = variant.partition("/")
-    return corruption, severity or None
-
-
 @register_reader("cells")
 def cells(root: Path, opts: ReadOptions) -> Listing:
     """`<corruption>/<severity>/<wnid>/<file>` (ImageNet-C, Tiny-ImageNet-C, derived C)."""
-    want_c, want_s = _split_cell_variant(opts.variant)
+    want_c, want_s = split_c_selector(opts.variant)
     listing = Listing()
     corruptions, files = scan_dir(root)
     listing.ignored.extend(files)  # manifest.parquet of a derived set
@@ -106,9 +100,9 @@ def cells(root: Path, opts: ReadOptions) -> Listing:
             severities = [want_s]
         for severity in severities:
             if not re.fullmatch(r"[1-9]", severity):
-                listing.bad_folders.append(f"{corruption}/{severity}")
+                listing.bad_folders.append(c_variant(corruption, severity))
                 continue
-            cell = f"{corruption}/{severity}"
+            cell = c_variant(corruption, severity)
             _wnid_folders(root, opts, cell, cell, listing)
     return listing
 

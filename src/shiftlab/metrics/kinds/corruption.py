@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shiftlab.errors import UserError
 from shiftlab.metrics import corruption
 from shiftlab.metrics.core import (
     Options,
@@ -21,13 +20,7 @@ from shiftlab.metrics.core import (
     register_kind,
 )
 from shiftlab.metrics.intervals import bootstrap_ci
-
-
-def _split_cell(variant: str) -> tuple[str, int]:
-    name, _, sev = variant.rpartition("/")
-    if not name or not sev.isdigit():
-        raise UserError(f"ImageNet-C variant {variant!r} is not 'corruption/severity'")
-    return name, int(sev)
+from shiftlab.variants import c_variant, split_c_variant
 
 
 @dataclass
@@ -57,7 +50,7 @@ def _error_matrix(preds: Predictions) -> _ErrorMatrix:
 
     frame = preds.frame
     variants, variant_code = np.unique(frame["variant"].to_numpy(dtype=str), return_inverse=True)
-    cells = [_split_cell(v) for v in variants]
+    cells = [split_c_variant(v) for v in variants]
     key_code, keys = pd.factorize(preds.image_keys(), sort=True)
     err = np.full((len(keys), len(cells)), np.nan)
     err[key_code, variant_code] = preds.topk[:, 0] != frame["target"].to_numpy()
@@ -142,7 +135,7 @@ def imagenet_c_metrics(preds: Predictions, opts: Options) -> list[Row]:
         col = col[~np.isnan(col)]
         rows.append(
             proportion_row(
-                f"{name}/{sev}", "error", int(round(col.sum())), int(counts[j]), opts.alpha
+                c_variant(name, sev), "error", int(round(col.sum())), int(counts[j]), opts.alpha
             )
         )
     imagenet1k = label_space_size(preds.meta) == 1000
