@@ -14,6 +14,10 @@ out-of-distribution set is the POSITIVE class.
   the threshold whose recall is nearest to 0.95; the two agree whenever a threshold attains
   exactly 0.95 and otherwise differ by at most one threshold step.
 All three are fractions in [0, 1].
+
+The tests check AUROC and AUPR against scikit-learn, which is not called here: each number
+gets a 1,000-replicate bootstrap interval, and scikit-learn's input validation makes it
+5-8x slower per call on ImageNet-O sizes (`benchmarks/libraries.py` prints the ratio).
 """
 
 from __future__ import annotations

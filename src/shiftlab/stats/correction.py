@@ -13,7 +13,11 @@ METHODS = ("holm", "bh", "none")
 
 def holm(pvalues: ArrayLike) -> np.ndarray:
     """Holm step-down adjusted p-values (family-wise error control). NaNs stay NaN and are
-    not counted in the family size (an undefined test is not a test)."""
+    not counted in the family size (an undefined test is not a test).
+
+    Written here because scipy has no Holm adjustment (`false_discovery_control` offers BH
+    and BY only) and statsmodels would be a dependency for these ten lines; the tests check
+    it against hand-computed values."""
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
@@ -31,20 +35,15 @@ def holm(pvalues: ArrayLike) -> np.ndarray:
 
 
 def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
-    """Benjamini-Hochberg step-up adjusted p-values (false discovery rate control)."""
+    """Benjamini-Hochberg step-up adjusted p-values (false discovery rate control), by
+    `scipy.stats.false_discovery_control`; NaNs stay NaN and leave the family."""
+    from scipy.stats import false_discovery_control
+
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    q = p[ok]
-    m = q.size
-    if m == 0:
-        return out
-    order = np.argsort(q, kind="stable")
-    scaled = q[order] * m / np.arange(1, m + 1)
-    adjusted = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    result = np.empty(m)
-    result[order] = adjusted
-    out[ok] = result
+    if ok.any():
+        out[ok] = false_discovery_control(p[ok], method="bh")
     return out
 
 

@@ -24,7 +24,8 @@ class McNemar:
 
 def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> McNemar:
     """Exact (binomial) McNemar test on per-image correctness: under H0 the discordant
-    images split Binomial(b + c, 1/2); two-sided p = min(1, 2 * P[X <= min(b, c)])."""
+    images split Binomial(b + c, 1/2); two-sided p = min(1, 2 * P[X <= min(b, c)]), which is
+    `scipy.stats.binomtest`'s two-sided p-value at p = 1/2."""
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape:
@@ -32,10 +33,7 @@ def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> McNemar:
     only_a = int(np.count_nonzero(a & ~b))
     only_b = int(np.count_nonzero(~a & b))
     discordant = only_a + only_b
-    if discordant == 0:
-        p = 1.0
-    else:
-        p = min(1.0, 2.0 * float(stats.binom.cdf(min(only_a, only_b), discordant, 0.5)))
+    p = 1.0 if discordant == 0 else float(stats.binomtest(only_a, discordant, 0.5).pvalue)
     return McNemar(only_a, only_b, int(a.size), p)
 
 
