@@ -5,7 +5,7 @@ room for metadata and write a sidecar otherwise:
 
 - parquet (predictions, dataset index): key-value metadata key `shiftlab` (`with_record`,
   `write_parquet`, `read_parquet_record`);
-- checkpoints: the checkpoint dict's `provenance` key (`read_checkpoint`);
+- checkpoints: the checkpoint dict's `provenance` key (`read_checkpoint_meta`);
 - anything else (CSV, HTML): `<output>.prov.json` (`write_sidecar`, `read_sidecar`).
 
 `shiftlab audit` walks these records, so the names of well-known inputs matter: a predictions
@@ -257,8 +257,9 @@ def embed_checkpoint_record(checkpoint: dict[str, Any], record: dict[str, Any]) 
     return checkpoint
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint dict without its tensors: `format`, `model`, `provenance`, ..."""
+def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
+    """The checkpoint dict without its tensors: `format`, `model`, `provenance`, ...
+    (`models.read_checkpoint` is the validated full load that builds a model.)"""
     import torch
 
     data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -268,7 +269,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def read_checkpoint_record(path: str | Path) -> dict[str, Any] | None:
-    return read_checkpoint(path).get(CHECKPOINT_KEY)
+    return read_checkpoint_meta(path).get(CHECKPOINT_KEY)
 
 
 def read_record(path: str | Path) -> dict[str, Any] | None:

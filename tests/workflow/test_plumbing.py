@@ -69,3 +69,21 @@ def test_the_variant_codec_round_trips_and_names_the_form():
     assert corruption_of("gaussian_noise/1") == "gaussian_noise"
     variants = np.array(["fog/1", "fog/5", "frost/1", "fogx/1"])
     assert in_corruption(variants, "fog").tolist() == [True, True, False, False]
+
+
+RULES = Path(__file__).resolve().parents[2] / "workflow" / "rules"
+
+
+def test_every_rule_logs_under_its_study_and_its_own_name():
+    """`logs/<study>/<rule>/...`: `make clean-demo` (rm logs/demo) then clears every log."""
+    found = {}
+    for smk in sorted(RULES.glob("*.smk")):
+        for rule, body in re.findall(
+            r"^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text(), re.M | re.S
+        ):
+            log = re.search(r"^    log:\n\s+(.+)$", body, re.M)
+            if log:
+                found[rule] = log.group(1).strip().rstrip(",")
+    assert len(found) >= 12
+    wrong = {r: line for r, line in found.items() if not line.startswith(f'f"{{LOGS}}/{r}/')}
+    assert wrong == {}

@@ -8,7 +8,7 @@ rule corrupt_shard:
     output:
         part=f"{DATA}/derived/{{src}}-{{k}}/.shards/{{i}}-of-{{n}}.parquet",
     log:
-        "logs/corrupt_shard/{src}-{k}-{i}-of-{n}.log",
+        f"{LOGS}/corrupt_shard/{{src}}-{{k}}-{{i}}-of-{{n}}.log",
     conda:
         ENV
     params:
@@ -29,7 +29,7 @@ rule corrupt_merge:
     output:
         manifest=f"{DATA}/derived/{{src}}-{{k}}/manifest.parquet",
     log:
-        "logs/corrupt_merge/{src}-{k}.log",
+        f"{LOGS}/corrupt_merge/{{src}}-{{k}}.log",
     conda:
         ENV
     params:

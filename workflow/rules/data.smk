@@ -10,7 +10,7 @@ rule mininet:
     output:
         manifest=f"{DATA}/mininet/MANIFEST.json",
     log:
-        "logs/mininet/mininet.log",
+        f"{LOGS}/mininet/mininet.log",
     conda:
         ENV
     params:
@@ -31,7 +31,7 @@ rule fetch:
     output:
         marker=f"{DATA}/{{bench}}/.fetched.json",
     log:
-        "logs/fetch/{bench}.log",
+        f"{LOGS}/fetch/{{bench}}.log",
     conda:
         ENV
     params:

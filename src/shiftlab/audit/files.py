@@ -13,7 +13,12 @@ from typing import Any
 
 from shiftlab.audit.dataset import DatasetCheck, verify_dataset
 from shiftlab.hashing import sha256_bytes, sha256_file
-from shiftlab.provenance import code_version, read_checkpoint, read_parquet_record, read_sidecar
+from shiftlab.provenance import (
+    code_version,
+    read_checkpoint_meta,
+    read_parquet_record,
+    read_sidecar,
+)
 
 
 def blank(value: Any) -> bool:
@@ -92,7 +97,7 @@ class StudyFiles:
                 if path.suffix == ".parquet":
                     value: Any = read_parquet_record(path)
                 elif path.suffix == ".pt":
-                    value = read_checkpoint(path)
+                    value = read_checkpoint_meta(path)
                 else:
                     value = read_sidecar(path)
                 self._records[path] = (value, "")

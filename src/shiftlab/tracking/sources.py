@@ -13,7 +13,7 @@ from shiftlab.hashing import sha256_file
 from shiftlab.provenance import (
     canonical_json,
     code_version_string,
-    read_checkpoint,
+    read_checkpoint_meta,
     read_parquet_record,
     read_sidecar,
 )
@@ -71,7 +71,7 @@ def train_job(results_dir: Path, run: str) -> TrackedJob | None:
         return None
     ckpt_sha = sha256_file(checkpoint)
     hist_sha = sha256_file(history)
-    meta = read_checkpoint(checkpoint)
+    meta = read_checkpoint_meta(checkpoint)
     record = meta.get("provenance") or {}
     job = TrackedJob(TRAIN, run, None, _digest(hist_sha, ckpt_sha))
     job.params = flatten(record.get("params") or {})
