@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from shiftlab.stats.paired import mcnemar_exact, ttest_paired, ttest_unpaired, wilcoxon_signed_rank
@@ -52,3 +53,23 @@ def test_ttests_equal_scipy():
     assert np.isclose(rel.statistic, ref_rel.statistic) and np.isclose(rel.pvalue, ref_rel.pvalue)
     assert np.isclose(ind.statistic, ref_ind.statistic) and np.isclose(ind.pvalue, ref_ind.pvalue)
     assert np.isnan(ttest_paired([1.0], [2.0]).pvalue)
+
+
+def test_wilcoxon_with_ties_and_zeros_equals_scipy_permutation():
+    """Accuracies of few classes tie and repeat: the exact sign-flip path must give
+    scipy's permutation p-value (and statistic) for every n up to 13, and scipy's own
+    answer (normal approximation) above it."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for n in list(range(1, 17)) * 6:
+        x = rng.integers(0, 6, size=n) / 5  # per-class accuracies of 5 images: many ties
+        y = np.clip(x + rng.integers(-1, 2, size=n) / 5, 0, 1)
+        if np.all(x == y):
+            continue
+        res = wilcoxon_signed_rank(x, y)
+        ref = stats.wilcoxon(x, y)
+        assert res.statistic == pytest.approx(float(ref.statistic), abs=1e-12), (x, y)
+        assert res.pvalue == pytest.approx(float(ref.pvalue), abs=1e-12), (x, y)
+        assert res.n == n
+        checked += 1
+    assert checked > 80
