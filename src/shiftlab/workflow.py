@@ -199,7 +199,11 @@ class Study:
     # --- models -------------------------------------------------------------------------
     def model_entry(self, run: str) -> dict[str, Any]:
         entry = self.run(run)
-        return {"model": entry["model"], "weights": entry["weights"]}
+        out = {"model": entry["model"], "weights": entry["weights"]}
+        size = self.config["evaluation"].get("input_size", "test")
+        if size != "test":  # the default stays out, so existing checkpoints keep their key
+            out["input_size"] = size
+        return out
 
     def run_seed(self, run: str) -> int:
         """Seed of a run's random init and data order: distinct per run, fixed by the study seed."""

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         wnids=space.wnids,
         allow_download=args.allow_download,
     )
-    dcfg = data_config(model, entry.get("image_size"))
+    dcfg = data_config(model, entry.get("image_size"), entry.get("input_size", "test"))
     meta = model_meta(model, list(space.wnids), weights, dcfg)
     local = weights not in (None, "", "none", "imagenet") and Path(weights).is_file()
     record = provenance.make_record(

@@ -46,7 +46,7 @@ class Normalizer:
 # Modules the datasets import lazily, imported up front by their constructors: a loader
 # thread importing them while the main thread imports timm can see a half-initialised
 # torchvision (circular imports are only safe in one thread).
-_RESIZE_MODULES = ("torchvision.transforms.functional",)
+_RESIZE_MODULES = ("torchvision.transforms.functional", "timm.data")
 
 
 def _import_now(*modules: str) -> None:
@@ -57,8 +57,8 @@ def _import_now(*modules: str) -> None:
 
 
 class ImageRows(Dataset):
-    """Index rows as model-ready tensors. With `resize`, the model's eval transform
-    (resize to size/crop_pct, centre crop); without, only normalisation (ImageNet-C)."""
+    """Index rows as model-ready tensors. With `resize`, the zoo's eval geometry for the
+    model (its crop mode, at the configured size); without, only normalisation (ImageNet-C)."""
 
     def __init__(
         self,
@@ -75,6 +75,11 @@ class ImageRows(Dataset):
         self.raw = raw
         self.norm = Normalizer(data_config)
         _import_now("shiftlab.corrupt.imageio", "PIL.Image", *(_RESIZE_MODULES if resize else ()))
+        self.geometry = None
+        if resize:
+            from shiftlab.models.preprocess import geometry
+
+            self.geometry = geometry(data_config)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -84,7 +89,7 @@ class ImageRows(Dataset):
 
         pixels = load_rgb(self.root / self.samples[i], min_side=1).pixels
         if self.resize:
-            pixels = resize_center_crop(pixels, self.cfg)
+            pixels = resize_center_crop(pixels, self.cfg, self.geometry)
         return pixels
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
@@ -150,27 +155,23 @@ def decode_on_device(
     return out
 
 
-def resize_center_crop(pixels: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
-    """The model's eval geometry (timm: short side to size/crop_pct, centre crop) on uint8.
-    Images already at the model's size are left untouched."""
-    import math
-
+def resize_center_crop(
+    pixels: np.ndarray, cfg: dict[str, Any], geometry: Any | None = None
+) -> np.ndarray:
+    """The zoo's eval geometry (models.preprocess.geometry: timm's crop modes, torchvision's
+    weights.transforms()) on uint8. Images already at the model's input size are taken as
+    they are (a generated world's images, or a recipe's training resolution)."""
     from PIL import Image
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as F
 
-    size = int(cfg["input_size"][-1])
     h, w = pixels.shape[:2]
-    if h == size and w == size:
+    if [h, w] == [int(x) for x in cfg["input_size"][1:]]:
         return pixels
-    short = int(math.floor(size / float(cfg["crop_pct"])))
-    try:
-        mode = InterpolationMode(cfg.get("interpolation", "bilinear"))
-    except ValueError:
-        mode = InterpolationMode.BILINEAR
-    img = F.resize(Image.fromarray(pixels), short, interpolation=mode)
-    img = F.center_crop(img, size)
-    return np.array(img, dtype=np.uint8)  # a writable copy: torch.from_numpy warns on views
+    if geometry is None:
+        from shiftlab.models.preprocess import geometry as zoo_geometry
+
+        geometry = zoo_geometry(cfg)
+    img = geometry(Image.fromarray(pixels))
+    return np.array(img.convert("RGB"), dtype=np.uint8)  # writable: from_numpy warns on views
 
 
 class CleanImages(Dataset):

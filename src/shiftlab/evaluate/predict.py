@@ -202,7 +202,21 @@ def _record_extra(
         "label_space": index_meta.get("label_space"),
         "benchmark_id": index_meta.get("benchmark"),
         "kind": kind,
+        "geometry": geometry_record(meta.get("data_config") or {}, proto.resize),
     }
+
+
+GEOMETRY_KEYS = ("zoo", "size", "input_size", "crop_pct", "crop_mode", "interpolation")
+
+
+def geometry_record(cfg: dict[str, Any], resize: bool) -> dict[str, Any]:
+    """How the model input was made, as the record and the report's zoo check state it."""
+    from shiftlab.models.preprocess import describe
+
+    out = {k: cfg[k] for k in (*GEOMETRY_KEYS, "resize_size", "antialias") if k in cfg}
+    out["resized"] = bool(resize)
+    out["text"] = describe(cfg) if resize and "input_size" in cfg else "normalise only"
+    return out
 
 
 # A batch scored by the model: (probabilities, index rows, video frames or None, the
