@@ -13,6 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "profiles" / "slurm" / "config.yaml"
 WORKFLOW = ROOT / "workflow" / "profiles" / "default" / "config.yaml"
+TEST_CLUSTER = ROOT / "profiles" / "test-cluster" / "config.yaml"
 
 
 def load(path: Path) -> dict:
@@ -30,13 +31,14 @@ def test_site_profile_submits_to_slurm_and_retries():
 
 
 def test_every_site_profile_entry_is_commented():
-    lines = SITE.read_text().splitlines()
-    for i, line in enumerate(lines):
-        if re.match(r"^\s*[\w-]+:", line):  # a key (commented-out keys start with '#')
-            above = lines[i - 1].strip() if i else ""
-            assert above.startswith("#") or line.rstrip().endswith(":"), (
-                f"profiles/slurm/config.yaml line {i + 1} has no comment: {line!r}"
-            )
+    for path in (SITE, TEST_CLUSTER):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"^\s*[\w-]+:", line):  # a key (commented-out keys start with '#')
+                above = lines[i - 1].strip() if i else ""
+                assert above.startswith("#") or line.rstrip().endswith(":"), (
+                    f"{path} line {i + 1} has no comment: {line!r}"
+                )
 
 
 def test_workflow_profile_leaves_site_defaults_alone():
@@ -45,22 +47,29 @@ def test_workflow_profile_leaves_site_defaults_alone():
     assert "default-resources" not in load(WORKFLOW)
 
 
-def test_resources_grow_with_attempt():
-    res = load(WORKFLOW)["set-resources"]
-    for rule in ("train", "predict", "corrupt_shard", "aggregate"):
-        assert "attempt" in str(res[rule]["mem_mb"]), rule
-        assert "attempt" in str(res[rule]["runtime"]), rule
-    assert res["train"]["gpu"] >= 1 and res["predict"]["gpu"] >= 1
+def test_workflow_profile_sets_no_per_rule_resources():
+    # The rules declare them (shiftlab.jobs): a workflow profile's set-resources would win
+    # over the site profile's as a whole, so a site could not route rules.
+    assert "set-resources" not in load(WORKFLOW) and "set-threads" not in load(WORKFLOW)
+
+
+def test_site_profiles_put_the_gpu_rules_on_a_gpu_partition():
+    site, test_cluster = load(SITE)["set-resources"], load(TEST_CLUSTER)["set-resources"]
+    for rule in ("train", "predict"):
+        assert site[rule]["gpu"] >= 1
+        assert test_cluster[rule]["slurm_partition"] == "gpu"  # tools/slurm-local.sh
+    assert load(TEST_CLUSTER)["default-resources"]["slurm_partition"] == "debug"
 
 
 def test_training_asks_for_a_warning_signal():
-    extra = load(WORKFLOW)["set-resources"]["train"]["slurm_extra"]
-    # A Python expression: the quoted string it evaluates to goes to sbatch.
-    value = eval(extra)  # noqa: S307 - our own profile
-    match = re.fullmatch(r"--signal=(B:)?USR1@(\d+)", value)
-    assert match, value
-    # Not only to the batch shell: the training process must get it.
-    assert match.group(1) is None
+    for profile in (SITE, TEST_CLUSTER):
+        extra = load(profile)["set-resources"]["train"]["slurm_extra"]
+        # A Python expression: the quoted string it evaluates to goes to sbatch.
+        value = eval(extra)  # noqa: S307 - our own profile
+        match = re.fullmatch(r"--signal=(B:)?USR1@(\d+)", value)
+        assert match, value
+        # Not only to the batch shell: the training process must get it.
+        assert match.group(1) is None
 
 
 def test_literal_profile_name_resolves_from_the_repository_root(monkeypatch):
@@ -74,11 +83,11 @@ def test_literal_profile_name_resolves_from_the_repository_root(monkeypatch):
 
 
 def test_site_settings_come_from_the_environment():
-    site, workflow = load(SITE), load(WORKFLOW)
+    site = load(SITE)
     assert site["default-resources"]["slurm_partition"] == "$SHIFTLAB_SLURM_PARTITION"
     assert site["default-resources"]["slurm_account"] == "$SHIFTLAB_SLURM_ACCOUNT"
     for rule in ("train", "predict"):
-        assert workflow["set-resources"][rule]["slurm_partition"] == "$SHIFTLAB_SLURM_GPU_PARTITION"
+        assert site["set-resources"][rule]["slurm_partition"] == "$SHIFTLAB_SLURM_GPU_PARTITION"
 
 
 def test_unset_site_variables_fall_back_to_the_cluster_defaults():

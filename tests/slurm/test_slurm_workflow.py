@@ -3,9 +3,9 @@ a fine-tuning job that gets SLURM's warning signal resumes from its state, and t
 ImageNet study plans its DAG quickly.
 
 The cluster comes from the session fixture in conftest.py. Snakemake runs with the example
-site profile exactly as a user names it, `snakemake --profile slurm` from the repository root
-(./slurm links to profiles/slurm), and the workflow profile it loads itself, plus two settings
-that only save waiting on a one-node cluster (first status check after 1 s, 5 s latency).
+site profile of that cluster, profiles/test-cluster (it alone sends `train` and `predict` to
+the `gpu` partition; the rules declare their own resources), and the workflow profile it
+loads itself, plus two settings that only save waiting on a one-node cluster.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAKEFILE = ROOT / "Snakefile"
-# The literal name: Snakemake resolves it against the working directory, the repository root.
-SITE_PROFILE = "slurm"
+# The site profile of the local test cluster (tools/slurm-local.sh).
+SITE_PROFILE = str(ROOT / "profiles" / "test-cluster")
 FLAKY = Path(__file__).parent / "flaky" / "Snakefile"
 FAST = ["--slurm-init-seconds-before-status-checks", "1", "--latency-wait", "5"]
 # Rules that run on the head node (workflow/rules/*.smk `localrules`), never submitted.
@@ -377,11 +377,6 @@ def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
             return out[0] if out else None
 
         job = wait_for("the training job to start", running_job, 180, proc)
-        # The workflow profile's GPU request reached SLURM (sacct does not record gres here).
-        details = subprocess.run(
-            ["scontrol", "show", "job", job], capture_output=True, text=True
-        ).stdout
-        assert re.search(r"TresPerJob=gres[:/]gpu:1\b", details), details
         # After a whole epoch: the resumed run must not start from scratch.
         wait_for(
             "the first epoch",
@@ -399,7 +394,7 @@ def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
     print(jobs.to_string())
     assert jobs.State.tolist() == ["FAILED", "COMPLETED"], jobs
     assert jobs.Partition.tolist() == ["gpu", "gpu"], jobs  # the retry too
-    # The second submission is attempt 2: the workflow profile doubled its memory.
+    # The second submission is attempt 2: the rule's memory grew with it.
     mem = [float(m.rstrip("MG")) * (1024 if m.endswith("G") else 1) for m in jobs.ReqMem]
     assert mem[1] == 2 * mem[0], jobs
 
@@ -453,15 +448,35 @@ def test_imagenet_study_dag_builds_fast(tmp_path, slurm_env):
     assert seconds < 10, f"dry-run took {seconds:.1f} s"
 
 
-def test_plugin_accepts_the_workflow_profile_slurm_extra(slurm_cluster):
+def test_plugin_accepts_the_site_profiles_slurm_extra(slurm_cluster):
     # Importing the plugin queries SLURM: it belongs with the live tests.
     from snakemake_executor_plugin_slurm.validation import get_forbidden_slurm_options
 
-    profile = yaml.safe_load(
-        (ROOT / "workflow" / "profiles" / "default" / "config.yaml").read_text()
+    for name in ("slurm", "test-cluster"):
+        profile = yaml.safe_load((ROOT / "profiles" / name / "config.yaml").read_text())
+        for rule, res in profile["set-resources"].items():
+            if "slurm_extra" in res:
+                value = eval(res["slurm_extra"])  # noqa: S307 - our own profile
+                for pattern, what in get_forbidden_slurm_options().items():
+                    assert not re.search(pattern, value), f"{rule}: slurm_extra sets {what}"
+
+
+def test_gpu_job_without_cuda_fails_fast_on_the_gpu_partition(tmp_path, slurm_env):
+    """The test cluster's GPUs are fake gres: a training job given one must stop at once
+    with the cause, not train on the CPU until its time limit."""
+    config = test_config(
+        tmp_path, "nocuda", ["train", "val"], {"tiny-a": {"model": "resnet10t", "recipe": "quick"}}
     )
-    for rule, res in profile["set-resources"].items():
-        if "slurm_extra" in res:
-            value = eval(res["slurm_extra"])  # noqa: S307 - our own profile
-            for pattern, what in get_forbidden_slurm_options().items():
-                assert not re.search(pattern, value), f"{rule}: slurm_extra sets {what}"
+    study = Path("results") / "nocuda"
+    snakemake(tmp_path, "-s", SNAKEFILE, "--configfile", config, "--cores", "2",
+              study / "index" / "train.parquet", study / "checkpoints" / "tiny-a" / "init.pt",
+              env=slurm_env, timeout=300, slurm=False)  # fmt: skip
+    t0 = time.monotonic()
+    proc = snakemake(tmp_path, "-s", SNAKEFILE, "--configfile", config, "--retries", "0",
+                     "--set-resources", "train:gpu=1", "train:slurm_partition='gpu'",
+                     study / "checkpoints" / "tiny-a" / "final.pt",
+                     env=slurm_env, timeout=300, check=False)  # fmt: skip
+    assert proc.returncode != 0
+    log = (tmp_path / "logs" / "nocuda" / "train" / "tiny-a.log").read_text()
+    assert "asked for a GPU (--device cuda)" in log and "no CUDA device is visible" in log, log
+    assert time.monotonic() - t0 < 240

@@ -43,6 +43,10 @@ rule aggregate:
         f"{LOGS}/aggregate/aggregate.log",
     conda:
         ENV
+    threads: J.threads("aggregate")
+    resources:
+        mem_mb=J.mem_mb("aggregate", config),
+        runtime=J.runtime("aggregate", config),
     params:
         results=output_dir,
         study=config["study"],
@@ -80,6 +84,10 @@ rule report:
         f"{LOGS}/report/report.log",
     conda:
         ENV
+    threads: J.threads("report")
+    resources:
+        mem_mb=J.mem_mb("report", config),
+        runtime=J.runtime("report", config),
     params:
         results=output_dir,
         recipes=S.trained_recipes_json(),

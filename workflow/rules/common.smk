@@ -3,6 +3,7 @@ import json
 import sys
 
 from shiftlab import config as study_config
+from shiftlab import jobs as J
 from shiftlab.errors import UserError
 from shiftlab.workflow import Study
 
@@ -98,6 +99,10 @@ def code_hash(*parts):
 def config_sha256():
     """Hash of the validated config, recorded beside every number in the summary."""
     return study_config.slice_sha256(config)
+
+
+# `--device cuda` for a job given a GPU, so one that cannot use it stops at once.
+job_device = J.device_param(config)
 
 
 def train_nproc(wildcards, resources):

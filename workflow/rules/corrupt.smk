@@ -11,6 +11,10 @@ rule corrupt_shard:
         f"{LOGS}/corrupt_shard/{{src}}-{{k}}-{{i}}-of-{{n}}.log",
     conda:
         ENV
+    threads: J.threads("corrupt_shard")
+    resources:
+        mem_mb=J.mem_mb("corrupt_shard", config),
+        runtime=J.runtime("corrupt_shard", config),
     params:
         out=f"{DATA}/derived/{{src}}-{{k}}",
         seed=config["seed"],
@@ -32,6 +36,10 @@ rule corrupt_merge:
         f"{LOGS}/corrupt_merge/{{src}}-{{k}}.log",
     conda:
         ENV
+    threads: J.threads("corrupt_merge")
+    resources:
+        mem_mb=J.mem_mb("corrupt_merge", config),
+        runtime=J.runtime("corrupt_merge", config),
     params:
         out=f"{DATA}/derived/{{src}}-{{k}}",
         seed=config["seed"],

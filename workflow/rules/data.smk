@@ -50,6 +50,10 @@ rule index:
         f"{LOGS}/index/{{bench}}.log",
     conda:
         ENV
+    threads: J.threads("index")
+    resources:
+        mem_mb=J.mem_mb("index", config),
+        runtime=J.runtime("index", config),
     params:
         args=index_params,
     shell:

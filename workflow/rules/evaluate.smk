@@ -11,10 +11,16 @@ rule predict:
         f"{LOGS}/predict/{{run}}/{{bench}}.log",
     conda:
         ENV
+    threads: J.threads("predict")
+    resources:
+        mem_mb=J.mem_mb("predict", config),
+        runtime=J.runtime("predict", config),
+        gpu=0,
     params:
         benchmark=benchmark_json,
         flags=predict_flags,
+        device=job_device,
     shell:
         "shiftlab predict --checkpoint {input.checkpoint} --index {input.index}"
         " --benchmark-json {params.benchmark:q} --out {output.predictions}"
-        " --threads {threads} {params.flags} > {log} 2>&1"
+        " --threads {threads} --device {params.device} {params.flags} > {log} 2>&1"

@@ -11,6 +11,10 @@ rule metrics:
         f"{LOGS}/metrics/{{run}}/{{bench}}.log",
     conda:
         ENV
+    threads: J.threads("metrics")
+    resources:
+        mem_mb=J.mem_mb("metrics", config),
+        runtime=J.runtime("metrics", config),
     params:
         benchmark=benchmark_json,
         references=metrics_flags,

@@ -35,16 +35,23 @@ rule train:
         f"{LOGS}/train/{{run}}.log",
     conda:
         ENV
+    threads: J.threads("train")
+    resources:
+        mem_mb=J.mem_mb("train", config),
+        runtime=J.runtime("train", config),
+        gpu=0,
     params:
         model=model_json,
         recipe=recipe_json,
         label_space=config["label_space"],
         seed=run_seed,
         nproc=train_nproc,
+        device=job_device,
         state=f"{STUDY}/checkpoints/{{run}}/state",
     shell:
         "shiftlab train --run {wildcards.run} --model-json {params.model:q}"
         " --recipe-json {params.recipe:q} --train-index {input.train_index}"
         " --label-space {params.label_space:q} --seed {params.seed} --init {input.init}"
         " --out {output.checkpoint} --state-dir {params.state} --history {output.history}"
-        " --nproc {params.nproc} --threads {threads} --no-progress > {log} 2>&1"
+        " --nproc {params.nproc} --threads {threads} --device {params.device}"
+        " --no-progress > {log} 2>&1"

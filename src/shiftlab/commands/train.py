@@ -107,8 +107,10 @@ def _launch_parallel(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shiftlab.devices import resolve
     from shiftlab.train.distributed import in_torchrun
 
+    resolve(args.device)  # a GPU job without a usable GPU stops here, before torchrun
     if args.nproc > 1 and not in_torchrun():
         return _launch_parallel(args)
     setup_logging()

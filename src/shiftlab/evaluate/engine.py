@@ -76,15 +76,10 @@ class Scorer:
 
 
 def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from shiftlab.errors import UserError
+    """`auto` picks CUDA where present; `cuda` without a usable GPU stops with the cause."""
+    from shiftlab.devices import resolve
 
-        raise UserError(
-            "--device cuda: no CUDA device is available here (use --device cpu or auto)"
-        )
-    return torch.device(name)
+    return torch.device(resolve(name))
 
 
 def bf16_supported(device: torch.device) -> bool:

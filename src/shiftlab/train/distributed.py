@@ -51,8 +51,9 @@ def setup(device: str) -> Dist:
     """Join the process group when started by torchrun; pick this process's device."""
     import torch
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from shiftlab.devices import resolve
+
+    device = resolve(device)
     if not in_torchrun() or int(os.environ["WORLD_SIZE"]) == 1:
         return Dist(device=device)
     import torch.distributed as dist
