@@ -26,6 +26,10 @@ def cross_check(config: dict[str, Any], check_paths: bool = True) -> list[str]:
     problems += _corruptions(config["corruptions"])
     problems += _stats(config)
     problems += _label_space(config)
+    if not problems:  # reading a folder tree is worth it only for an otherwise valid config
+        from shiftlab.data.own_checks import own_dataset_problems
+
+        problems += own_dataset_problems(config, check_paths)
     if check_paths:
         for key in ("results_dir", "data_dir"):
             problem = _unwritable(config[key])
@@ -217,7 +221,7 @@ def _label_space(config: dict[str, Any]) -> list[str]:
 
     spec = config["label_space"]
     if spec not in ("imagenet1k", "mininet") and not Path(spec).is_file():
-        return [f"label_space: {spec!r} is not allowed; use imagenet1k, mininet or a path to a wnid-per-line file"]  # fmt: skip
+        return [f"label_space: {spec!r} is not allowed; use imagenet1k, mininet or a path to a class-per-line file"]  # fmt: skip
     try:
         space = None if spec in ("imagenet1k", "mininet") else set(label_space(spec).wnids)
     except UserError as exc:

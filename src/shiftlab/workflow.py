@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from shiftlab.config import baseline_run
+from shiftlab.data.own import FolderLayout
 from shiftlab.provenance import source_sha256
 
 # Where each benchmark kind lives inside the generated MiniNet world (official top folders).
@@ -33,7 +34,10 @@ FULL_SPACE_KINDS = {"imagenet_a", "imagenet_r", "imagenet_o"}
 
 
 def is_training_set(entry: dict[str, Any]) -> bool:
-    """A benchmark that is trained on, never evaluated: ImageNet train, Tiny ImageNet train."""
+    """A benchmark that is trained on, never evaluated: ImageNet train, Tiny ImageNet train,
+    the train part of a split folder."""
+    if entry["kind"] == "folder":
+        return (entry.get("split") or {}).get("part") == "train"
     if entry["kind"] == "tiny_imagenet":
         return entry.get("variant") != "val"
     return entry["kind"] in TRAIN_KINDS
@@ -67,6 +71,7 @@ class Study:
     stats_tables = (
         "seed_ttests", "mcnemar", "wilcoxon", "pairwise", "effective_robustness",
         "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram", "c_parity",
+        "repeatability_groups", "run_agreement",
     )  # fmt: skip
 
     def __init__(self, config: dict[str, Any]):
@@ -161,6 +166,9 @@ class Study:
             args += ["--variant", entry["variant"]]
         if entry["kind"] == "imagenet_real":
             args += ["--real-json", self.real_json(bid)]
+        if entry["kind"] == "folder":
+            layout = FolderLayout.from_entry(entry).to_json()
+            args += ["--folder-json", layout] if layout != "{}" else []
         return " ".join(_quote(a) for a in args)
 
     def index_file(self, bid: str) -> str:

@@ -239,7 +239,7 @@ def test_at_least_25_distinct_bad_configs():
     "lines,words",
     [
         (["n00000001", "n00000002"], ["benchmarks.train", "no class of kind 'imagenet_train'", "n01514859"]),
-        (["n01514859", "n01514859"], ["label_space", "lists a wnid twice"]),
+        (["n01514859", "n01514859"], ["label_space", "lists a class twice"]),
     ],
 )  # fmt: skip
 def test_label_space_must_fit_the_benchmarks(good, tmp_path, lines, words):

@@ -22,6 +22,10 @@ def _layout_options(p: argparse.ArgumentParser) -> None:
         "--class-map", help="`folder wnid` lines for a `folder` dataset whose folders are not wnids"
     )
     p.add_argument(
+        "--folder-json",
+        help="`folder` datasets: JSON of the config entry's class_map, groups and split",
+    )
+    p.add_argument(
         "--ground-truth",
         help="flat ImageNet val: devkit tar/ground-truth txt or Kaggle LOC_val_solution.csv",
     )
@@ -93,10 +97,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _index(args: argparse.Namespace) -> int:
     from shiftlab.data.index import build_index, write_index
+    from shiftlab.data.own import FolderLayout
 
     frame, meta = build_index(
         args.kind, args.root, args.label_space, args.benchmark, args.variant,
         args.real_json, args.class_map, args.ground_truth, fingerprint=not args.no_fingerprint,
+        layout=FolderLayout.from_json(args.folder_json),
     )  # fmt: skip
     write_index(frame, meta, args.out)
     outside = f", {meta['out_of_space']} outside the label space" if meta["out_of_space"] else ""

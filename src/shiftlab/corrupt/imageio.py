@@ -6,6 +6,13 @@ torchvision's default loader (`PIL.Image.convert("RGB")`) would see it, so mater
 files and on-the-fly evaluation agree with the clean evaluation, except 16-bit data,
 which PIL would clip: it is rescaled to 8 bits instead. Every conversion is logged and
 reported to the caller; anything else is refused with a message naming the file.
+
+This is the one decoder of training, evaluation and corruption (JPEG, PNG, BMP, TIFF, WebP):
+greyscale is repeated into 3 channels; alpha is dropped, not composited (the colour under a
+transparent pixel is kept as stored); 16-bit greyscale becomes round(v * 255 / 65535); 16-bit
+colour keeps each sample's high byte; multi-frame files use their first frame. EXIF
+orientation is NOT applied (the stored pixel grid is used, as torchvision's loader does):
+rotate such files beforehand, e.g. with `PIL.ImageOps.exif_transpose`.
 """
 
 from __future__ import annotations

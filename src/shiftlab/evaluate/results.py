@@ -108,6 +108,8 @@ class Collector:
         if "labels" in frame.columns:
             labels = frame["labels"].to_numpy()
             columns["labels"] = pa.array([list(labels[i]) for i in idx], type=pa.list_(pa.int64()))
+        if "group" in frame.columns:  # repeated captures of one object (your own data)
+            columns["group"] = pa.array(frame["group"].to_numpy(dtype=object)[idx], pa.string())
         if self._cue is not None:
             agg = np.concatenate(self._subset16) if self._subset16 else np.empty((0, 16))
             columns["probs_subset16"] = _lists(agg.astype(np.float32), pa.float32())

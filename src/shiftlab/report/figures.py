@@ -328,11 +328,18 @@ FIGURES: dict[str, tuple[Callable[[Results, Path], Path | None], str]] = {
 }
 
 
+def _register_own() -> None:
+    from shiftlab.report.repeatability import least_repeatable_figure
+
+    FIGURES["least_repeatable.png"] = (least_repeatable_figure, "Least repeatable capture groups")
+
+
 def make_figures(
     results: Results, out_dir: Path, clean_benchmark: str | None = None
 ) -> dict[str, Path]:
     """Draw every figure the data allows; returns name -> path."""
     made = {}
+    _register_own()
     for name, (draw, _) in FIGURES.items():
         if draw is reliability:
             path = reliability(results, out_dir / name, clean_benchmark)

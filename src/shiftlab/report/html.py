@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from shiftlab.report.cells import escape, figure, format_value, pivot, plain_table
+from shiftlab.report.repeatability import REPEAT_METRICS, repeatability_parts
 from shiftlab.report.sections import (
     CE_METRICS,
     MCE_METRICS,
@@ -130,6 +131,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         )
     )
     out.append(_section("pairwise", "Pairwise comparisons (same images)", pairwise_parts(results)))
+    out.append(_section("repeatability", "Repeatability (repeated captures)", repeatability_parts(results, figs)))  # fmt: skip
     if results.recipes:
         table = training_table(results.training, results.recipes)
         out.append(_section("fine-tuning", "Fine-tuning", [
@@ -156,7 +158,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     ]))  # fmt: skip
     shown = {"top1", "eff_robustness", "eff_robustness_slope", *CE_METRICS, *MCE_METRICS, "fp",
              "t5d", "mfr", "mt5d", "mean_fp", *PROBE_METRICS, *OOD_METRICS, "c_parity_cells_flagged", "ece", "rms_calibration_error", "shape_bias",
-             "class_shift_mean", "class_shift_p_wilcoxon_adj"}  # fmt: skip
+             "class_shift_mean", "class_shift_p_wilcoxon_adj", *REPEAT_METRICS}  # fmt: skip
     other = s[(s["variant"] == "") & ~s["metric"].isin(shown) & (s["run"] != "*")
               & ~s["metric"].str.contains("/")]  # fmt: skip
     other = other.assign(col=other["benchmark"] + ":" + other["metric"])

@@ -12,7 +12,8 @@ from shiftlab.errors import UserError
 from shiftlab.stats.inputs import PROVENANCE_COLUMNS
 
 STATS_TABLES = ("seed_ttests", "mcnemar", "wilcoxon", "pairwise", "effective_robustness",
-                "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram", "c_parity")  # fmt: skip
+                "effective_robustness_band", "bootstrap_ci", "reliability", "ood_histogram", "c_parity",
+                "repeatability_groups", "run_agreement")  # fmt: skip
 SEVERITY_VARIANT = re.compile(r"^(?P<corruption>[A-Za-z0-9_]+)/(?P<severity>\d+)$")
 
 

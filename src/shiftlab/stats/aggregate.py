@@ -28,6 +28,7 @@ from shiftlab.stats.c_parity import c_parity_table, parity_into_summary
 from shiftlab.stats.ood_histogram import ood_histogram_table
 from shiftlab.stats.paired_tables import paired_tables
 from shiftlab.stats.reliability import reliability_table
+from shiftlab.stats.repeatability_tables import repeatability_tables
 from shiftlab.stats.robustness_tables import effective_robustness_tables
 from shiftlab.stats.seed_tables import seed_tables
 from shiftlab.stats.summary import Study, Summary
@@ -44,6 +45,7 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
     er, band = effective_robustness_tables(study, summary)
     parity = c_parity_table(study.preds, study.cfg.bootstrap, study.cfg.seed)
     parity_into_summary(parity, study, summary)
+    repeat_groups, run_agreement = repeatability_tables(study, summary)
     wilcoxon = pd.concat([t for t in (run_wilcoxon, shift_wilcoxon) if not t.empty] or [run_wilcoxon],
                          ignore_index=True)  # fmt: skip
     tables = {
@@ -57,6 +59,8 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
         "stats/reliability.csv": reliability_table(study),
         "stats/ood_histogram.csv": ood_histogram_table(study.preds),
         "stats/c_parity.csv": parity,
+        "stats/repeatability_groups.csv": repeat_groups,
+        "stats/run_agreement.csv": run_agreement,
     }
     frame = summary.frame()
     missing = frame["predictions_sha256"].fillna("").eq("")

@@ -120,6 +120,8 @@ def read_predictions(
             "correct": (top1 == target) & (target >= 0),
             "correct5": (topk[:, :5] == target[:, None]).any(axis=1) & (target >= 0),
             "msp": col("msp", np.nan).astype(float),
+            "top1": top1,
+            "group": pd.Series(col("group", "")).fillna("").astype(str).to_numpy(),
         }
     )
     return Predictions(

@@ -69,13 +69,11 @@ class IndexDataset:
     def __getitem__(self, key: tuple[int, int] | int) -> tuple[tuple[Any, ...], int]:
         from PIL import Image
 
+        from shiftlab.corrupt.imageio import load_rgb
+
         index, epoch = key if isinstance(key, tuple) else (key, 0)
-        path = self.root / self.samples[index]
-        try:
-            with Image.open(path) as im:
-                img = im.convert("RGB")
-        except OSError as exc:
-            raise UserError(f"cannot read image {path}: {exc}") from None
+        # the decoder of evaluation and corruption, so all three see the same pixels
+        img = Image.fromarray(load_rgb(self.root / self.samples[index], min_side=1).pixels)
         return self.transform(img, self.rng(index, epoch)), int(self.targets[index])
 
 

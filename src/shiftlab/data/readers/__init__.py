@@ -15,7 +15,8 @@ from pathlib import Path
 
 from shiftlab.errors import UserError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
+# Decoded by one function, `shiftlab.corrupt.imageio.load_rgb` (docs/benchmarks.md, "Image formats").
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 VIDEO_EXTENSIONS = frozenset({".mp4"})
 WNID_RE = re.compile(r"n\d{8}")
 
@@ -45,8 +46,13 @@ class ReadOptions:
     variant: str | None = None
     real_json: Path | None = None
     class_map: Path | None = None
+    class_map_entries: dict[str, str] | None = None  # the config's `class_map` mapping
     ground_truth: Path | None = None
     extensions: frozenset[str] = IMAGE_EXTENSIONS
+    # folder name -> class id of the study's label space (class names of your own data);
+    # None: folders must be wnids
+    classes: dict[str, str] | None = None
+    group_folders: bool = False  # `<class>/<group>/<file>`: one folder per physical object
 
 
 Reader = Callable[[Path, ReadOptions], Listing]
@@ -101,13 +107,25 @@ def read_class_folder(
     """Add the files of one class folder (`root/rel`) as samples of `wnid`."""
     subdirs, files = scan_dir(root / rel)
     listing.classes.add(wnid)
+    if opts.group_folders:
+        listing.ignored.extend(f"{rel}/{f}" for f in files)  # outside any group folder
+        for sub in subdirs:
+            group = f"{rel}/{sub}"
+            for name in scan_dir(root / group)[1]:
+                _add_file(listing, f"{group}/{name}", wnid, opts, variant, group)
+        return
     for name in files:
-        path = f"{rel}/{name}"
-        if has_extension(name, opts.extensions):
-            listing.samples.append(Sample(path, wnid, variant))
-        else:
-            listing.ignored.append(path)
+        _add_file(listing, f"{rel}/{name}", wnid, opts, variant)
     listing.ignored.extend(f"{rel}/{d}/" for d in subdirs)
+
+
+def _add_file(
+    listing: Listing, path: str, wnid: str, opts: ReadOptions, variant: str, group: str = ""
+) -> None:
+    if not has_extension(path, opts.extensions):
+        listing.ignored.append(path)
+        return
+    listing.samples.append(Sample(path, wnid, variant, extra={"group": group} if group else {}))
 
 
 def resolve_root(root: Path, top_dirs: tuple[str, ...], variant: str | None) -> Path:

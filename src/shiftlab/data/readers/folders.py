@@ -14,11 +14,13 @@ from shiftlab.data.readers import (
     scan_dir,
 )
 from shiftlab.errors import UserError
+from shiftlab.labels import NAME_RE
 from shiftlab.variants import c_variant, split_c_selector
 
 
 def read_class_map(path: Path) -> dict[str, str]:
-    """`folder wnid` per line (whitespace or comma separated, `#` comments) -> {folder: wnid}."""
+    """`folder class` per line (whitespace or comma separated, `#` comments) -> {folder: class};
+    the class is a wnid or a class name of the label space."""
     mapping: dict[str, str] = {}
     try:
         lines = path.read_text().splitlines()
@@ -29,9 +31,10 @@ def read_class_map(path: Path) -> dict[str, str]:
         if not line:
             continue
         parts = [p for p in re.split(r"[\s,]+", line) if p]
-        if len(parts) != 2 or not WNID_RE.fullmatch(parts[1]):
+        if len(parts) != 2 or not NAME_RE.fullmatch(parts[1]):
             raise UserError(
-                f"class map {path} line {number}: expected `<folder> <wnid>` (wnid like n01440764), got {line!r}"
+                f"class map {path} line {number}: expected `<folder> <class>` "
+                f"(a wnid like n01440764 or a class name of the label space), got {line!r}"
             )
         mapping[parts[0]] = parts[1]
     return mapping
@@ -42,17 +45,26 @@ def _wnid_folders(
 ) -> Listing:
     listing = listing if listing is not None else Listing()
     folder = root / rel if rel else root
-    class_map = read_class_map(opts.class_map) if opts.class_map else None
+    class_map = read_class_map(opts.class_map) if opts.class_map else {}
+    class_map |= opts.class_map_entries or {}
     dirs, files = scan_dir(folder)
     prefix = f"{rel}/" if rel else ""
     listing.ignored.extend(prefix + f for f in files)  # e.g. imagenet-a/README.txt
     for name in dirs:
-        wnid = class_map.get(name) if class_map is not None else name
-        if wnid is None or not WNID_RE.fullmatch(wnid):
+        wnid = class_id(class_map.get(name, name), opts.classes)
+        if wnid is None:
             listing.bad_folders.append(prefix + name)
             continue
         read_class_folder(listing, root, prefix + name, wnid, opts, variant)
     return listing
+
+
+def class_id(name: str, classes: dict[str, str] | None) -> str | None:
+    """The class a folder (or class-map entry) names: a label-space class by its name or
+    wnid, else any wnid (a class outside the label space); None when it names no class."""
+    if classes is not None and name in classes:
+        return classes[name]
+    return name if WNID_RE.fullmatch(name) else None
 
 
 @register_reader("wnid_folders")

@@ -124,7 +124,19 @@ def accuracy_metrics(preds: Predictions, opts: Options) -> list[Row]:
         rows += real_metrics(preds, opts)
     if kind == "transforms":
         rows += probe_metrics(preds, opts)
+    if kind == "folder" and "group" in frame.columns:
+        rows += _repeatability(preds, opts)
     return rows
+
+
+def _repeatability(preds: Predictions, opts: Options) -> list[Row]:
+    """Within-group agreement over repeated captures (`shiftlab.metrics.repeatability`)."""
+    from shiftlab.metrics.repeatability import group_table, repeatability_rows
+
+    frame = preds.frame
+    msp = frame["msp"] if "msp" in frame.columns else np.full(len(frame), np.nan)
+    table = group_table(frame["group"].fillna(""), frame["wnid"], preds.topk[:, 0], msp)
+    return repeatability_rows(table, opts)
 
 
 def real_metrics(preds: Predictions, opts: Options) -> list[Row]:
