@@ -21,6 +21,7 @@ VERBS: dict[str, str] = {
     "fetch": "shiftlab.commands.fetch",
     "datasets": "shiftlab.commands.datasets",
     "corrupt": "shiftlab.commands.corrupt",
+    "fetch-weights": "shiftlab.commands.fetch_weights",
     "init-model": "shiftlab.commands.init_model",
     "train": "shiftlab.commands.train",
     "predict": "shiftlab.commands.predict",

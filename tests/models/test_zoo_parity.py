@@ -79,8 +79,10 @@ def _ours(cfg: dict, root: Path, names: list[str]) -> tuple[list[torch.Tensor], 
     one = ImageRows(str(root), names, cfg, resize=True)
     raw = ImageRows(str(root), names, cfg, resize=True, raw=True)
     norm = Normalizer(cfg)
+    # the CUDA path normalises uint8 batches on the device; on a CPU-only machine, on the CPU
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return [one[i][0] for i in range(len(names))], [
-        norm.batch(raw[i][0][None])[0] for i in range(len(names))
+        norm.batch(raw[i][0][None].to(dev))[0].cpu() for i in range(len(names))
     ]
 
 

@@ -61,7 +61,8 @@ def test_defaults_are_filled(good):
     assert cfg["corruptions"]["jpeg_quality"] == 85
     assert cfg["runs"]["tiny-c"]["recipe"] is None
     assert cfg["benchmarks"]["val"]["subset_1000way"] is False
-    assert cfg["evaluation"] == {"batch_size": 64, "fp32": False, "decode": "auto"}
+    assert cfg["evaluation"] == {"batch_size": 64, "fp32": False, "decode": "auto",
+                                 "input_size": "test"}  # fmt: skip
 
 
 def test_evaluation_settings_reach_the_predict_command(good):
@@ -175,6 +176,13 @@ PLAN_TIME = [
      ["benchmarks.v2-mf.variant", "required", "matched-frequency, threshold0.7, top-images"]),
 ]  # fmt: skip
 CASES = MALFORMED + PLAN_TIME
+
+
+@pytest.mark.parametrize("value", ["tset", 8, True])
+def test_bad_evaluation_input_size_names_the_key(good, value):
+    with pytest.raises(UserError) as info:
+        study_config.validate(mutate(good, "evaluation.input_size", value))
+    assert "evaluation.input_size" in str(info.value), str(info.value)
 
 
 @pytest.mark.parametrize(

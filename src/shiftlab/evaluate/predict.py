@@ -203,6 +203,8 @@ def _record_extra(
         "benchmark_id": index_meta.get("benchmark"),
         "kind": kind,
         "geometry": geometry_record(meta.get("data_config") or {}, proto.resize),
+        "pretrained": meta.get("pretrained"),
+        "checkpoint_rule": meta.get("provenance", {}).get("rule"),
     }
 
 

@@ -158,7 +158,7 @@ def _not_cached(name: str, tried: list[str]) -> UserError:
     return UserError(
         f"pretrained weights for {name!r} are not in the local cache (looked for: "
         f"{'; '.join(tried) or 'nothing to look for'}; HF_HOME/TORCH_HOME select the caches). "
-        "Fetch them where there is internet (shiftlab init-model ... --allow-download) "
+        "Fetch them on a login node: `shiftlab fetch-weights --config <config.yaml>`, "
         "or set weights to a local .pth/.safetensors file"
     )
 

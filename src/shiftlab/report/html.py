@@ -26,6 +26,7 @@ from shiftlab.report.sections import (
 )
 from shiftlab.report.tables import Results
 from shiftlab.report.training import training_table
+from shiftlab.report.zoo import zoo_parts
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1d2330;background:#fafbfc}
@@ -100,6 +101,8 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     out.append(_section("accuracy", "Accuracy (top-1, %, 95 % Clopper–Pearson interval)", [
         pivot(top1, "run", "benchmark"),
     ]))  # fmt: skip
+    out.append(_section("zoo-check", "Zoo check (pretrained runs vs published figures)",
+                        zoo_parts(results)))  # fmt: skip
     er = s[s["metric"] == "eff_robustness"]
     slope = s[s["metric"] == "eff_robustness_slope"]
     out.append(_section("effective-robustness", "Effective robustness", [
