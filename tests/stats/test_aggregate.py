@@ -71,9 +71,14 @@ def test_outputs_and_provenance(aggregated):
         assert not pd.read_csv(aggregated / "stats" / f"{name}.csv").empty, name
     assert (aggregated / "summary.csv.prov.json").is_file()
     assert not list(aggregated.rglob("*.tmp"))
-    # every metric from the metrics CSVs is in the summary
+    # every metric from the metrics CSVs is in the summary, per-class detail in per_class.parquet
     metrics = pd.concat(pd.read_csv(p) for p in (aggregated / "metrics").rglob("*.csv"))
-    assert len(summary.merge(metrics[["run", "benchmark", "metric"]].drop_duplicates())) >= len(
+    per_class = pd.read_parquet(aggregated / "per_class.parquet")
+    assert list(per_class.columns) == SUMMARY_COLUMNS
+    assert per_class["metric"].str.startswith("class_acc/").all()
+    assert not summary["metric"].str.startswith("class_acc/").any()
+    both = pd.concat([summary, per_class.astype(str)])
+    assert len(both.merge(metrics[["run", "benchmark", "metric"]].drop_duplicates())) >= len(
         metrics
     )
     # a multi-file number lists each file

@@ -39,6 +39,7 @@ rule aggregate:
         ),
         stats=expand(f"{STUDY}/stats/{{table}}.csv", table=STATS_TABLES),
         headline=f"{STUDY}/headline.json",
+        per_class=f"{STUDY}/per_class.parquet",
     log:
         f"{LOGS}/aggregate/aggregate.log",
     conda:

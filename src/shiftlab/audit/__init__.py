@@ -1,4 +1,5 @@
-"""`shiftlab audit`: re-verify the chain behind every number of a study's summary.csv."""
+"""`shiftlab audit`: re-verify the chain behind every number of a study's summary.csv, and
+re-derive every number of summary.csv, per_class.parquet and stats/*.csv from it."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from pathlib import Path
 
 from shiftlab.audit.chain import RowAudit, check_summary_record
 from shiftlab.audit.files import StudyFiles
-from shiftlab.audit.findings import ERROR, NOTE, STALE, AuditReport, Finding
+from shiftlab.audit.findings import ERROR, NOTE, STALE, WARNING, AuditReport, Finding
 from shiftlab.errors import UserError
 
-__all__ = ["ERROR", "NOTE", "STALE", "AuditReport", "Finding", "audit_summary"]
+__all__ = ["ERROR", "NOTE", "STALE", "WARNING", "AuditReport", "Finding", "audit_summary"]
 
 
 def audit_summary(
@@ -18,8 +19,10 @@ def audit_summary(
     recompute: bool = False,
     sample: int = 0,
     workdir: str | Path | None = None,
+    allow_underived: bool = False,
 ) -> AuditReport:
-    """Audit `results/<study>/summary.csv` (all rows, or the 0-based `rows`)."""
+    """Audit `results/<study>/summary.csv` (all rows, or the 0-based `rows`); with
+    `allow_underived` a number that cannot be re-derived is a warning, not an error."""
     import pandas as pd
 
     summary = Path(summary)
@@ -40,6 +43,9 @@ def audit_summary(
     for index, row in picked:
         RowAudit(files, report, index, row).run_checks()
         report.rows_checked += 1
+    from shiftlab.audit.rederive import check_rederived
+
+    check_rederived(files, report, frame, set(selected), allow_underived)
     if recompute:
         from shiftlab.audit.recompute import check_mlflow, check_recomputed
 

@@ -2,8 +2,7 @@
 metric code, and compare it with what MLflow holds for the row's run.
 
 Only numbers a metrics file holds are recomputed and looked up in MLflow (the `track` rule logs
-metrics files); statistics the aggregate step derived across files are verified through their
-inputs by the row audit and noted there."""
+metrics files); statistics the aggregate step derived across files are re-derived by `audit.rederive`."""
 
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "Aggregate metrics and predictions into summary.csv and stats/*.csv (tests, CIs, effective robustness)."
+HELP = (
+    "Aggregate metrics and predictions into summary.csv, per_class.parquet and stats/*.csv "
+    "(tests, CIs, effective robustness)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +52,16 @@ def run(args: argparse.Namespace) -> int:
             "study": args.study,
             "stats": json_safe(cfg.__dict__),
             "config_sha256": args.config_sha256,
+            # the order aggregate read its inputs in: `shiftlab audit` re-derives in it
+            "metrics": list(args.metrics),
+            "predictions": list(args.predictions),
         },
-        inputs={f"metrics:{p}": p for p in args.metrics},
-        input_hashes={f"predictions:{pred.path}": pred.sha256 for pred in study.preds.values()},
+        inputs={
+            **{f"metrics:{p}": p for p in args.metrics},
+            **{f"predictions:{pred.path}": pred.path for pred in study.preds.values()},
+            **({"mlflow_ids": args.mlflow_ids} if args.mlflow_ids else {}),
+        },
+        digests={f"predictions:{pred.path}": pred.sha256 for pred in study.preds.values()},
     )
     write_sidecar(summary_path, record)
     if args.headline:

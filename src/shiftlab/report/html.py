@@ -1,8 +1,10 @@
-"""One self-contained report.html: inline CSS, base64 PNGs, no scripts and no external
-requests, so it opens from a mail attachment or an archive exactly as it was written.
+"""One self-contained report.html: inline CSS, base64 PNGs, one inline script (sortable,
+filterable tables) and no external requests, so it opens from a mail attachment or an archive
+exactly as it was written.
 
 Every number is a link to its provenance entry `#s<N>`, where N is the number's row in
-summary.csv (the same N `shiftlab audit summary.csv --row N` takes).
+summary.csv (the same N `shiftlab audit summary.csv --row N` takes). The page carries the
+entries of the numbers it shows; summary.csv and per_class.parquet hold every number.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from shiftlab.report import interactive
 from shiftlab.report.cells import escape, figure, format_value, pivot, plain_table
 from shiftlab.report.repeatability import REPEAT_METRICS, repeatability_parts
 from shiftlab.report.sections import (
@@ -78,7 +81,11 @@ moved half an image inside the interval before the logit.</p>
 <p><b>Provenance.</b> Every number links to its row in <code>summary.csv</code>, which names the
 checkpoint, dataset fingerprint, predictions file (sha256), config (sha256), code version and
 tracking run; numbers derived from several files list all their hashes, separated by
-<code>;</code>. <code>shiftlab audit summary.csv --row N</code> re-derives row N.</p>
+<code>;</code>. The provenance table below lists the numbers this page shows; every reported
+number is in <a href="summary.csv">summary.csv</a>, per-class detail (class-wise accuracies) in
+<a href="per_class.parquet">per_class.parquet</a>. <code>shiftlab audit summary.csv</code>
+re-derives every number of both files and of <code>stats/*.csv</code>; <code>--row N</code>
+audits row N.</p>
 """
 
 CORRECTIONS = {"holm": "Holm's step-down method (family-wise error)",
@@ -169,8 +176,13 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
     return [x for x in out if x]
 
 
+# Leading hex digits of a hash shown in the provenance table (summary.csv has them whole).
+HASH_SHOWN = 16
+
+
 def provenance_table(summary: pd.DataFrame) -> str:
-    """One row per summary row, id `s<N>`: what the number is and the hashes behind it."""
+    """One row per summary row, id `s<N>`: what the number is and the hashes behind it
+    (their first HASH_SHOWN digits: enough to tell files apart and to search summary.csv)."""
     cols = ["run", "benchmark", "variant", "metric", "value", "checkpoint_sha256", "dataset_fingerprint",
             "predictions_sha256", "config_sha256", "code_version", "mlflow_run_id"]  # fmt: skip
     head = "<th>N</th>" + "".join(f"<th>{escape(c)}</th>" for c in cols)
@@ -178,7 +190,7 @@ def provenance_table(summary: pd.DataFrame) -> str:
     for r in summary.itertuples(index=False):
         d = r._asdict()
         cells = "".join(
-            f'<td class="h">{"<br>".join(escape(x) for x in str(d[c]).split(";"))}</td>' if c.endswith(("sha256", "fingerprint"))
+            f'<td class="h">{"<br>".join(escape(x[:HASH_SHOWN]) for x in str(d[c]).split(";"))}</td>' if c.endswith(("sha256", "fingerprint"))
             else f"<td>{format_value(d['metric'], d[c]) if c == 'value' else escape(d[c])}</td>"
             for c in cols
         )  # fmt: skip
@@ -204,8 +216,11 @@ def render(
     sections.append(
         ("methods", f'<section id="methods" class="methods"><h2>Methods</h2>{methods}</section>')
     )
-    sections.append(("provenance", '<section id="provenance"><h2>Provenance (summary.csv rows)</h2>'
-                     + provenance_table(results.summary) + "</section>"))  # fmt: skip
+    shown = interactive.linked_rows("".join(body for _, body in sections))
+    provenance = provenance_table(results.summary[results.summary["row"].isin(shown)])
+    sections.append(("provenance", '<section id="provenance"><h2>Provenance (summary.csv rows '
+                     f'shown here; all {len(results.summary)} in <a href="summary.csv">summary.csv'
+                     "</a>)</h2>" + provenance + "</section>"))  # fmt: skip
     s = results.summary
     runs = sorted(set(s["run"]) - {"*"})
     benches = sorted(set(s["benchmark"]))
@@ -216,12 +231,12 @@ def render(
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>shiftlab report: {escape(study)}</title><style>{CSS}</style></head>
+<title>shiftlab report: {escape(study)}</title><style>{CSS}{interactive.CSS}</style></head>
 <body><main>
 <h1>Robustness study <code>{escape(study)}</code></h1>
 <p class="meta">{len(runs)} runs ({escape(", ".join(runs))}); benchmarks {escape(", ".join(benches))};
 {len(s)} reported numbers. Config sha256 {escape(", ".join(configs) or "–")}; code {escape(", ".join(codes) or "–")}.</p>
 <nav>{nav}</nav>
 {"".join(body for _, body in sections)}
-</main></body></html>
+</main><script>{interactive.SCRIPT}</script></body></html>
 """

@@ -1,5 +1,5 @@
-"""Aggregate a study: every metric and statistic into summary.csv (with provenance) and
-the detailed tables into stats/*.csv.
+"""Aggregate a study: every metric and statistic into summary.csv (with provenance), the
+per-class detail into per_class.parquet, and the detailed tables into stats/*.csv.
 
 Statistics are computed from the predictions (per-image correctness), never from rounded
 metric values, so each one can be re-derived from files named by their sha256.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from shiftlab.atomic import write_csv
+from shiftlab.atomic import atomic_path, write_csv
 from shiftlab.errors import UserError
 from shiftlab.stats.accuracy_tables import bootstrap_table, metrics_into_summary
 from shiftlab.stats.c_parity import c_parity_table, parity_into_summary
@@ -33,10 +33,32 @@ from shiftlab.stats.robustness_tables import effective_robustness_tables
 from shiftlab.stats.seed_tables import seed_tables
 from shiftlab.stats.summary import Study, Summary
 
+# Per-class detail (one row per class and condition: ~10^3x the other rows at ImageNet
+# scale) lives in a columnar table beside summary.csv, with the same columns and provenance.
+PER_CLASS_FILE = "per_class.parquet"
+PER_CLASS_PREFIXES = ("class_acc/",)
+
+
+def per_class_rows(frame: pd.DataFrame) -> pd.Series:
+    """Mask of the rows that belong in per_class.parquet rather than summary.csv."""
+    return frame["metric"].astype(str).str.startswith(PER_CLASS_PREFIXES)
+
 
 def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """Run every analysis and write summary.csv and stats/*.csv under `out_dir`."""
+    """Run every analysis and write summary.csv, per_class.parquet and stats/*.csv."""
     out_dir = Path(out_dir)
+    tables = compute_tables(study)
+    for name, table in tables.items():
+        if name == PER_CLASS_FILE:
+            with atomic_path(out_dir / name) as tmp:
+                table.to_parquet(tmp, index=False)
+        else:
+            write_csv(table, out_dir / name)
+    return tables
+
+
+def compute_tables(study: Study) -> dict[str, pd.DataFrame]:
+    """Every analysis in memory, keyed by output file (the audit re-derives with this)."""
     summary = Summary()
     boot = bootstrap_table(study, summary)
     metrics_into_summary(study, boot, summary)
@@ -69,7 +91,7 @@ def aggregate(study: Study, out_dir: str | Path) -> dict[str, pd.DataFrame]:
         raise UserError(
             f"summary row without provenance: {first.run} {first.benchmark} {first.metric}"
         )
-    tables["summary.csv"] = frame
-    for name, table in tables.items():
-        write_csv(table, out_dir / name)
+    detail = per_class_rows(frame)
+    tables["summary.csv"] = frame[~detail].reset_index(drop=True)
+    tables[PER_CLASS_FILE] = frame[detail].reset_index(drop=True)
     return tables
