@@ -54,8 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads per process (0 = torch's default)"
     )
-    parser.add_argument("--log-every", type=int, default=0, help="log every N optimizer steps")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--log-every",
+        type=int,
+        default=50,
+        help="a log line (loss, lr, images/s) every N optimizer steps; 0 = none (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (none unless interactive)"
+    )
 
 
 def setup_logging() -> None:
@@ -137,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
         history=Path(args.history),
         init=Path(args.init) if args.init else None,
         device=args.device,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
         log_every=args.log_every,
+        threads=args.threads,
     )
     return fit(cfg)
