@@ -49,7 +49,7 @@ def test_track_logs_every_job_once_and_updates_changed_ones(tracked_study, capsy
     assert track(study) == tracking  # idempotent: same ids, nothing new
     capsys.readouterr()
     experiment = client.get_experiment_by_name("demo")
-    assert len(client.search_runs([experiment.experiment_id])) == 4
+    assert len(client.search_runs([experiment.experiment_id])) == 6  # 4 jobs + 2 parents
 
     frame = csv.copy()
     frame.loc[frame["metric"] == "top1", "value"] += 1
@@ -61,7 +61,33 @@ def test_track_logs_every_job_once_and_updates_changed_ones(tracked_study, capsy
         tracking, "r2", "val"
     )
     assert client.get_run(run_id).info.lifecycle_stage == "deleted"
-    assert len(client.search_runs([experiment.experiment_id])) == 4
+    assert len(client.search_runs([experiment.experiment_id])) == 6
+    assert client.get_run(new_id).data.tags["mlflow.parentRunId"] == again["parents"]["r1"]
+
+
+def assert_nested(client, tracking: dict) -> None:
+    """One parent run per study run; its training and each benchmark's metrics under it."""
+    exp = tracking["experiment_id"]
+    assert set(tracking["parents"]) == set(tracking["metrics"]) == {"r1", "r2"}
+    for run, parent_id in tracking["parents"].items():
+        parent = client.get_run(parent_id)
+        assert parent.info.run_name == run and "mlflow.parentRunId" not in parent.data.tags
+        children = client.search_runs([exp], f"tags.`mlflow.parentRunId` = '{parent_id}'")
+        expected = {tracking["train"][run], *tracking["metrics"][run].values()}
+        assert {c.info.run_id for c in children} == expected
+        benches = {c.data.tags.get("shiftlab.benchmark") for c in children} - {None}
+        assert benches == set(tracking["metrics"][run])
+
+
+def test_runs_nest_under_one_parent_per_study_run(tracked_study):
+    tracking = track(tracked_study)
+    assert_nested(client_for(tracking["tracking_uri"]), tracking)
+
+
+def test_nesting_on_a_real_tracking_server(tracked_study, mlflow_server):
+    tracking = track(tracked_study, mlflow_server)
+    assert tracking["tracking_uri"] == mlflow_server
+    assert_nested(client_for(mlflow_server), tracking)
 
 
 def test_audit_recompute_checks_metric_code_and_mlflow(tracked_study, capsys):
