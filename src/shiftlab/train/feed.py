@@ -85,10 +85,11 @@ class EpochBatches:
 
 class Progress:
     """A log line every `every` optimizer steps with loss, lr and images/s since the last
-    line, so a batch job's log shows progress long before an epoch ends."""
+    line, so a batch job's log shows progress long before an epoch ends; `sink` gets the
+    same values (global step, {name: value}) when it is given."""
 
-    def __init__(self, every: int, epoch: int, steps: int, seen: int = 0) -> None:
-        self.every, self.epoch, self.steps = every, epoch, steps
+    def __init__(self, every: int, epoch: int, steps: int, seen: int = 0, sink: Any = None) -> None:
+        self.every, self.epoch, self.steps, self.sink = every, epoch, steps, sink
         self.t0, self.seen0 = time.perf_counter(), seen
 
     def step(self, done: int, seen: int, loss: float, lr: float) -> float | None:
@@ -108,4 +109,7 @@ class Progress:
             lr,
             rate,
         )
+        if self.sink is not None:  # live metrics (shiftlab.tracking.live_train), now
+            step = self.epoch * self.steps + done
+            self.sink(step, {"loss": loss, "lr": lr, "images_per_s": rate})
         return rate

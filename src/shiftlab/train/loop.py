@@ -70,6 +70,7 @@ class FitConfig:
     progress: bool = True
     log_every: int = 0
     threads: int = 0  # the job's CPUs: DataLoader workers come out of them
+    live: Any = None  # live metrics sink (shiftlab.tracking.live_train.LiveMetrics) or None
     params: dict[str, Any] = field(default_factory=dict)  # recorded in provenance
 
 
@@ -305,7 +306,8 @@ def _step_hook(
     """What runs after each optimizer step: progress, logging, and saving state on a signal
     (then True stops the epoch) or every `checkpoint_every` global steps."""
     cfg, dist, s, epoch, steps = run.cfg, run.dist, run.settings, run.epoch, run.steps
-    progress = Progress(cfg.log_every if dist.main else 0, epoch, steps, run.stats.seen)
+    every = cfg.log_every if dist.main else 0
+    progress = Progress(every, epoch, steps, run.stats.seen, cfg.live if dist.main else None)
 
     def after_step(done: int, st: EpochStats, loss: float) -> bool:
         bar.update(1)
