@@ -3,18 +3,21 @@
 Measures the engine's step (forward, loss, backward, SGD) on synthetic batches, so data
 loading is excluded; prints one row per configuration and the ratio to plain fp32. With
 --loader it also measures the training loader alone (JPEG decode + the recipe's augmentation
-in DataLoader workers, no model) and its rate against the channels-last bf16 step: the
-loader must outrun the step to keep a GPU fed.
+in DataLoader workers, no model), sized as `shiftlab train` sizes it for a job with
+--threads CPUs (shiftlab.train.feed), and its rate against the step the job would run
+(channels-last bf16 on CUDA, fp32 on the CPU): the loader must outrun the step to keep the
+model fed. Targets: >= 1.5x on a GPU node (--threads 16), >= 1.2x on the CPU with the demo's
+one training thread (the defaults: resnet18 at 64 px).
 
     python benchmarks/train.py [--model resnet18] [--size 64] [--batch 32] [--steps 10]
-        [--loader [--loader-root FOLDER] [--workers 4] [--loader-images 2000]] [--json F]
+        [--threads 1] [--loader [--loader-root FOLDER] [--workers N] [--loader-images 2000]]
+        [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -66,7 +69,7 @@ def images_per_s(
 
 
 def loader_images_per_s(
-    root: Path, model_name: str, size: int, batch: int, workers: int, images: int
+    root: Path, model_name: str, size: int, batch: int, opts: dict, images: int
 ) -> dict:
     """Images/s of the training loader (IndexDataset + TrainTransform + make_loader, as
     ``fit`` builds them) over ``images`` rows of the class folders under ``root``, rows
@@ -88,7 +91,7 @@ def loader_images_per_s(
     with tempfile.TemporaryDirectory(prefix="shiftlab-loader-") as tmp:
         index = write_index(frame, {**meta, "n": len(frame)}, Path(tmp) / "train.parquet")
         data = IndexDataset(index, label_space("mininet"), TrainTransform(recipe, dcfg), 0)
-        loader = make_loader(data, MicroBatches(len(data), 0, 0, batch, 1, 1, 0), workers)
+        loader = make_loader(data, MicroBatches(len(data), 0, 0, batch, 1, 1, 0), opts)
         t0 = time.perf_counter()
         first, seen = None, 0
         for views, _target in loader:
@@ -102,7 +105,8 @@ def loader_images_per_s(
         "first_batch_s": first - t0,
         "images": len(frame),
         "distinct_files": distinct,
-        "workers": workers,
+        "workers": opts["num_workers"],
+        "pin_memory": opts["pin_memory"],
         "batch": batch,
     }
 
@@ -122,15 +126,44 @@ def _args() -> argparse.Namespace:
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument(
+        "--threads", type=int, default=1, help="the job's CPUs (default: the demo's training job)"
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--loader", action="store_true", help="also time the training loader")
     p.add_argument("--loader-root", default=None, help="class folders of JPEGs (MiniNet wnids)")
     p.add_argument("--loader-image-size", type=int, default=256, help="generated images' size")
     p.add_argument("--loader-images", type=int, default=2000, help="rows the loader reads")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument(
+        "--workers", type=int, default=None, help="loader workers (default: sized by --threads)"
+    )
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     return p.parse_args()
+
+
+def _loader_vs_step(args: argparse.Namespace, device: str, figures: dict) -> float:
+    """Loader rate over the step the job runs; prints the ratio against its target."""
+    from shiftlab.train.feed import loader_options
+
+    opts = loader_options(args.workers, args.threads, device)
+    with tempfile.TemporaryDirectory(prefix="shiftlab-mininet-") as tmp:
+        root = args.loader_root or _mininet_val(Path(tmp) / "w", args.loader_image_size)
+        figures["loader"] = loader = loader_images_per_s(
+            Path(root), args.model, args.size, args.batch, opts, args.loader_images
+        )
+    gpu = device.startswith("cuda")
+    step_key = "step_channels_last_bf16" if gpu else "step_fp32"
+    ratio = loader["images_per_s"] / figures[step_key]
+    target = 1.5 if gpu else 1.2
+    print(
+        f"  loader ({opts['num_workers']} workers for {args.threads} job threads, "
+        f"pin_memory={opts['pin_memory']}, {loader['images']} rows of "
+        f"{loader['distinct_files']} files): {loader['images_per_s']:8.1f} img/s (first batch "
+        f"after {loader['first_batch_s']:.2f} s)\n  loader / {step_key} step = {ratio:.2f}x "
+        f"(target >= {target}x on {'a GPU node' if gpu else 'the CPU'}: "
+        f"{'met' if ratio >= target else 'NOT met'})"
+    )
+    return ratio
 
 
 def main() -> None:
@@ -152,19 +185,7 @@ def main() -> None:
             figures[f"step{'_channels_last' if cl else ''}_{'bf16' if bf16 else 'fp32'}"] = ips
             print(f"  channels_last={cl!s:5} bf16={bf16!s:5}  {ips:8.1f} img/s  x{ips / base:.2f}")
     if args.loader:
-        with tempfile.TemporaryDirectory(prefix="shiftlab-mininet-") as tmp:
-            root = args.loader_root or _mininet_val(Path(tmp) / "w", args.loader_image_size)
-            figures["loader"] = loader = loader_images_per_s(
-                Path(root), args.model, args.size, args.batch, args.workers, args.loader_images
-            )
-        ratio = loader["images_per_s"] / figures["step_channels_last_bf16"]
-        figures["loader_over_step"] = ratio
-        print(
-            f"  loader ({args.workers} workers, {loader['images']} rows of "
-            f"{loader['distinct_files']} files): {loader['images_per_s']:8.1f} img/s "
-            f"(first batch after {loader['first_batch_s']:.2f} s) = {ratio:.2f}x the "
-            "channels-last bf16 step"
-        )
+        figures["loader_over_step"] = _loader_vs_step(args, device, figures)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")

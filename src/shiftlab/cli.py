@@ -29,6 +29,7 @@ VERBS: dict[str, str] = {
     "aggregate": "shiftlab.commands.aggregate",
     "report": "shiftlab.commands.report",
     "track": "shiftlab.commands.track",
+    "publish": "shiftlab.commands.publish",
     "audit": "shiftlab.commands.audit",
 }
 

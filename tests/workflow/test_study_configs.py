@@ -3,6 +3,7 @@ the local dataset copies it names, and each has a MiniNet twin with the same ana
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,37 @@ def test_each_study_has_a_twin_with_its_benchmark_kinds_and_statistics(name):
     twin_bases = {r["base"] for r in (twin.get("recipes") or {}).values()}
     used = {real["recipes"][r["recipe"]]["base"] for r in real["runs"].values() if r.get("recipe")}
     assert used <= twin_bases <= real_bases | {"baseline"}, (used, twin_bases)
+
+
+def test_site_overlay_makes_every_benchmark_local_and_plans(tmp_path):
+    """config/site-example.yaml over config/imagenet.yaml: nothing is downloaded, the weights
+    files and partition limits apply, and the merged study plans."""
+    text = (ROOT / "config" / "site-example.yaml").read_text().replace("/site/", f"{tmp_path}/")
+    overlay = yaml.safe_load(text)
+    for entry in overlay["benchmarks"].values():
+        path = Path(entry["path"])
+        if path.suffix == ".json":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("[]")
+        else:
+            path.mkdir(parents=True)
+    for run in overlay["runs"].values():
+        Path(run["weights"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(run["weights"]).write_bytes(b"")
+    (tmp_path / "site.yaml").write_text(text)
+    study = yaml.safe_load((ROOT / "config" / "imagenet.yaml").read_text())
+    downloaded = {b for b, e in study["benchmarks"].items() if e.get("source") == "download"}
+    assert downloaded and downloaded <= set(overlay["benchmarks"])  # a copy for each one
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "-n", "-p", "--cores", "1", "-s", str(ROOT / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(ROOT / "config" / "imagenet.yaml"),
+         str(tmp_path / "site.yaml")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "rule fetch:" not in out and "localrule fetch:" not in out
+    weights = overlay["runs"]["resnet50"]["weights"]
+    assert f'"model": "tv:resnet50", "weights": "{weights}"' in out
+    runtimes = [int(m) for m in re.findall(r"\bruntime=(\d+)", out)]
+    assert runtimes and max(runtimes) <= overlay["cluster"]["max_runtime_min"]

@@ -54,8 +54,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads per process (0 = torch's default)"
     )
-    parser.add_argument("--log-every", type=int, default=0, help="log every N optimizer steps")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--log-every",
+        type=int,
+        default=50,
+        help="a log line (loss, lr, images/s) every N optimizer steps; 0 = none (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (none unless interactive)"
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow server (http[s]://): log loss, lr and images/s live at each log line",
+    )
+    parser.add_argument("--study", default=None, help="MLflow experiment of the live metrics")
 
 
 def setup_logging() -> None:
@@ -137,7 +150,22 @@ def run(args: argparse.Namespace) -> int:
         history=Path(args.history),
         init=Path(args.init) if args.init else None,
         device=args.device,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
         log_every=args.log_every,
+        threads=args.threads,
+        live=_live_sink(args),
     )
-    return fit(cfg)
+    try:
+        return fit(cfg)
+    finally:
+        if cfg.live is not None:
+            cfg.live.close()
+
+
+def _live_sink(args: argparse.Namespace) -> Any:
+    """Live metrics to a tracking server, on the main process only; else None."""
+    from shiftlab.tracking.live_train import LiveMetrics, is_server
+
+    if not is_server(args.tracking_uri) or os.environ.get("RANK", "0") != "0":
+        return None
+    return LiveMetrics(args.tracking_uri, args.study or "default", args.run)

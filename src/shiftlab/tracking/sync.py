@@ -10,7 +10,7 @@ two versions of a result.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 KEY_TAG = "shiftlab.key"
 SOURCE_TAG = "shiftlab.source_sha256"
 COMPLETE_TAG = "shiftlab.complete"
+PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests runs by
+PARENT_PREFIX = "study-run/"  # key of a study run's (model's) parent MLflow run
 
 
 @dataclass
@@ -41,6 +43,7 @@ class SyncResult:
     created: int
     skipped: int
     replaced: int
+    parents: dict[str, str] = field(default_factory=dict)  # study run -> parent run id
 
 
 def existing_runs(client: MlflowClient, exp_id: str) -> dict[str, Any]:
@@ -68,7 +71,21 @@ def existing_runs(client: MlflowClient, exp_id: str) -> dict[str, Any]:
             return found
 
 
-def log_job(client: MlflowClient, exp_id: str, study: str, job: TrackedJob) -> str:
+def parent_run(client: MlflowClient, exp_id: str, study: str, run: str, have: dict) -> str:
+    """The parent MLflow run of one study run (model): its training and every benchmark's
+    metrics are nested under it. Created once, then reused."""
+    key = PARENT_PREFIX + run
+    if key in have:
+        return have[key].info.run_id
+    tags = {KEY_TAG: key, "shiftlab.study": study, "shiftlab.kind": "run", "shiftlab.run": run}
+    made = retry(lambda: client.create_run(exp_id, tags=tags, run_name=run))
+    retry(lambda: client.set_terminated(made.info.run_id, "FINISHED"))
+    return made.info.run_id
+
+
+def log_job(
+    client: MlflowClient, exp_id: str, study: str, job: TrackedJob, parent: str | None = None
+) -> str:
     """Create one MLflow run holding `job`; tagged complete only after everything landed."""
     from mlflow.entities import Metric, Param, RunTag
 
@@ -81,6 +98,7 @@ def log_job(client: MlflowClient, exp_id: str, study: str, job: TrackedJob) -> s
         "mlflow.runName": job.key,
         **({"shiftlab.benchmark": job.benchmark} if job.benchmark else {}),
         **{k: v for k, v in job.tags.items() if v},
+        **({PARENT_TAG: parent} if parent else {}),
     }
     run = retry(lambda: client.create_run(exp_id, tags={KEY_TAG: job.key}, run_name=job.key))
     run_id = run.info.run_id
@@ -106,16 +124,19 @@ def sync_study(results_dir: str | Path, study: str, uri: str) -> SyncResult:
     have = existing_runs(client, exp_id)
     result = SyncResult(exp_id, {}, 0, 0, 0)
     for job in study_jobs(results_dir):
+        if job.run not in result.parents:
+            result.parents[job.run] = parent_run(client, exp_id, study, job.run, have)
         old = have.get(job.key)
         if (
             old is not None
             and old.data.tags.get(SOURCE_TAG) == job.source_sha256
             and old.data.tags.get(COMPLETE_TAG) == "1"
+            and old.data.tags.get(PARENT_TAG) == result.parents[job.run]
         ):
             result.run_ids[job.key] = old.info.run_id
             result.skipped += 1
             continue
-        new_id = log_job(client, exp_id, study, job)
+        new_id = log_job(client, exp_id, study, job, result.parents[job.run])
         result.run_ids[job.key] = new_id
         if old is not None:
             retry(
@@ -144,6 +165,7 @@ def write_tracking_json(out: str | Path, study: str, uri: str, result: SyncResul
         "experiment_id": result.experiment_id,
         "train": train,
         "metrics": metrics,
+        "parents": dict(sorted(result.parents.items())),
     }
     return write_json(out, payload)
 

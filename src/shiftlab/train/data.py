@@ -134,21 +134,21 @@ def _ignore_preemption_signals(_: int) -> None:
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 
-def make_loader(dataset: Any, batch_sampler: Any, num_workers: int) -> Any:
+def make_loader(dataset: Any, batch_sampler: Any, options: dict[str, Any] | int) -> Any:
     """A DataLoader that never touches the global torch RNG (it would shift dropout etc.
-    between an uninterrupted and a resumed run)."""
+    between an uninterrupted and a resumed run). `options`: worker count, or the keyword
+    arguments of shiftlab.train.feed.loader_options."""
     import torch
     from torch.utils.data import DataLoader
 
+    opts = {"num_workers": options} if isinstance(options, int) else dict(options)
     return DataLoader(
         dataset,
         batch_sampler=batch_sampler,
-        num_workers=num_workers,
         collate_fn=collate,
         generator=torch.Generator().manual_seed(0),
-        worker_init_fn=_ignore_preemption_signals if num_workers else None,
-        persistent_workers=False,
-        pin_memory=False,
+        worker_init_fn=_ignore_preemption_signals if opts["num_workers"] else None,
+        **opts,
     )
 
 

@@ -40,6 +40,7 @@ from shiftlab.train.build import (
 )
 from shiftlab.train.data import EvalDataset, IndexDataset, MicroBatches, make_loader
 from shiftlab.train.engine import EpochStats, evaluate, train_one_epoch
+from shiftlab.train.feed import EpochBatches, Progress, loader_options, train_loader_options
 from shiftlab.train.preemption import Preemption
 from shiftlab.train.recipes import Recipe
 from shiftlab.train.state import load_state, rng_states, save_state, set_rng_states, state_path
@@ -68,6 +69,8 @@ class FitConfig:
     device: str = "auto"
     progress: bool = True
     log_every: int = 0
+    threads: int = 0  # the job's CPUs: DataLoader workers come out of them
+    live: Any = None  # live metrics sink (shiftlab.tracking.live_train.LiveMetrics) or None
     params: dict[str, Any] = field(default_factory=dict)  # recorded in provenance
 
 
@@ -104,6 +107,8 @@ class _Run:
     history: list[dict[str, Any]] = field(default_factory=list)
     stats: EpochStats = field(default_factory=EpochStats)
     resumes: int = 0
+    loader: Any = None  # one training DataLoader for every epoch (persistent workers)
+    batches: EpochBatches = field(default_factory=EpochBatches)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -235,7 +240,8 @@ def _val_loader(run: _Run) -> Any:
     shards = [
         list(range(i, min(i + eval_batch, len(val)))) for i in range(0, len(val), eval_batch)
     ][dist.rank :: dist.world]
-    return make_loader(val, shards, s["num_workers"])
+    opts = loader_options(s["num_workers"], cfg.threads, dist.device)
+    return make_loader(val, shards, {**opts, "persistent_workers": False})
 
 
 def _train_epoch(run: _Run, preempt: Preemption) -> bool:
@@ -261,10 +267,14 @@ def _train_epoch(run: _Run, preempt: Preemption) -> bool:
         mininterval=2.0,
         leave=False,
     )
+    run.batches.current = sampler
+    if run.loader is None:
+        opts = train_loader_options(s["num_workers"], cfg.threads, dist.device, dist.main)
+        run.loader = make_loader(run.dataset, run.batches, opts)
     run.stats, stopped = train_one_epoch(
         run.net,
         cfg.recipe,
-        make_loader(run.dataset, sampler, s["num_workers"]),
+        run.loader,
         run.optimizer,
         run.scheduler,
         device=dist.device,
@@ -296,20 +306,13 @@ def _step_hook(
     """What runs after each optimizer step: progress, logging, and saving state on a signal
     (then True stops the epoch) or every `checkpoint_every` global steps."""
     cfg, dist, s, epoch, steps = run.cfg, run.dist, run.settings, run.epoch, run.steps
+    every = cfg.log_every if dist.main else 0
+    progress = Progress(every, epoch, steps, run.stats.seen, cfg.live if dist.main else None)
 
     def after_step(done: int, st: EpochStats, loss: float) -> bool:
         bar.update(1)
         g = epoch * steps + done
-        if cfg.log_every and done % cfg.log_every == 0 and dist.main:
-            log.info(
-                "epoch %d step %d/%d global step %d loss %.4f lr %.3g",
-                epoch,
-                done,
-                steps,
-                g,
-                loss,
-                st.lr,
-            )
+        progress.step(done, st.seen, loss, st.lr)
         if ddp.any_true(dist, preempt.signal is not None):
             _snapshot(run, epoch, done, st)
             return True
