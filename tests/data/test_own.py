@@ -189,3 +189,24 @@ def test_bad_input_is_one_line_before_any_job(own, tmp_path, breakage, words):
     hits = [p for p in problems if all(w in p for w in words)]
     assert hits, problems
     assert len(hits[0].splitlines()) == 1
+
+
+def test_derived_sets_need_distinct_stems_per_class(own, tmp_path):
+    tree, labels = own
+    cfg = _config(tree, labels, tmp_path)
+    cfg["benchmarks"]["own-c"] = {"kind": "imagenet_c", "source": "derived", "from": "own-train"}
+    study_config.validate(copy.deepcopy(cfg))
+    clash = tree / "good" / "part01" / "good-00-0.png"  # the stem of a capture of part00
+    (tree / "good" / "part01" / "good-01-0.png").rename(clash)
+    problems = _problems(cfg)
+    assert any("have one file stem in class 'good'" in p for p in problems), problems
+
+
+def test_datasets_check_reads_class_names_and_groups(own):
+    from shiftlab.data.check import check_dataset
+
+    tree, labels = own
+    layout = FolderLayout(groups={"by": "folder"})
+    report = check_dataset("folder", tree, space_spec=str(labels), layout=layout)
+    assert report["problems"] == [] and report["n"] == 5 * 4 * 2
+    assert check_dataset("folder", tree)["problems"]  # names are no wnids without the space
