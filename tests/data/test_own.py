@@ -210,3 +210,22 @@ def test_datasets_check_reads_class_names_and_groups(own):
     report = check_dataset("folder", tree, space_spec=str(labels), layout=layout)
     assert report["problems"] == [] and report["n"] == 5 * 4 * 2
     assert check_dataset("folder", tree)["problems"]  # names are no wnids without the space
+
+
+def test_index_rule_gets_the_layout_and_the_groups_manifest(own, tmp_path):
+    from shiftlab.workflow import Study
+
+    tree, labels = own
+    cfg = study_config.validate(_config(tree, labels, tmp_path))
+    study = Study(cfg)
+    args = study.index_args("own-test")
+    assert "--folder-json" in args and '"part": "test"' in args
+    assert study.dataset_ready("own-test") == [] and study.eval_benchmarks() == ["own-test"]
+    csv = tmp_path / "groups.csv"
+    csv.write_text("path,group\n")
+    cfg["benchmarks"]["own-test"]["groups"] = {
+        "by": "manifest",
+        "file": str(csv),
+        "column": "group",
+    }
+    assert Study(cfg).dataset_ready("own-test") == [str(csv)]

@@ -139,3 +139,25 @@ def test_mce_against_the_baseline_run_and_the_report(study):
     assert (study / "figures" / "least_repeatable.png").is_file()
     groups = pd.read_csv(study / "stats" / "repeatability_groups.csv")
     assert set(groups["run"]) == {"r18", "r18-repeat", "r18-augmix"}
+
+
+def test_a_corrupt_png_stops_snakemake_n_with_one_line(study, tmp_path):
+    """The plan-time checks run where a user meets them: `snakemake -n` exits before any job."""
+    project = study.parents[1]
+    broken = tmp_path / "parts"
+    shutil.copytree(project / "data" / "own" / "parts", broken)
+    bad = sorted(broken.rglob("*.png"))[3]
+    bad.write_bytes(bad.read_bytes()[:50])
+    cfg = yaml.safe_load((project / "config" / "own-tiny.yaml").read_text())
+    for entry in cfg["benchmarks"].values():
+        if entry["kind"] == "folder":
+            entry["path"] = str(broken)
+    (project / "config" / "own-broken.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    env = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+    proc = subprocess.run(
+        ["snakemake", "-n", "--cores", "1", "--configfile", "config/own-broken.yaml"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if bad.name in ln]
+    assert lines and "cannot decode image" in lines[0] and "benchmarks.own-train.path" in lines[0]
