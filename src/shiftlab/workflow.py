@@ -132,6 +132,9 @@ class Study:
             return [f"{self.dataset_root(bid)}/manifest.parquet"]
         if source == "on_the_fly":
             return self.dataset_ready(entry["from"])
+        groups = entry.get("groups") or {}
+        if kind == "folder" and groups.get("by") == "manifest":
+            return [groups["file"]]  # an edited groups manifest re-indexes the folder
         return []  # local copies are checked by config validation and `datasets index`
 
     def real_json(self, bid: str) -> str:

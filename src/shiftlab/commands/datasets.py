@@ -42,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("kind", metavar="KIND", help="benchmark kind (see `shiftlab datasets list`)")
     p.add_argument("root", metavar="ROOT", help="benchmark root folder")
     p.add_argument("--out", required=True, help="index parquet to write")
-    p.add_argument("--label-space", required=True, help="imagenet1k | mininet | wnid-per-line file")
+    p.add_argument(
+        "--label-space",
+        required=True,
+        help="imagenet1k | mininet | class-per-line file (wnids or names)",
+    )
     p.add_argument("--benchmark", required=True, help="benchmark id in the study config")
     p.add_argument(
         "--no-fingerprint",
@@ -65,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="expected samples (per variant cell for C/P/T) instead of the registry's",
     )
     p.add_argument("--no-decode", action="store_true", help="skip decoding every file")
+    p.add_argument(
+        "--label-space", help="classes by name: a class-per-line file (folders named by class)"
+    )
     _layout_options(p)
 
     p = sub.add_parser(
@@ -112,10 +119,12 @@ def _index(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from shiftlab.data.check import check_dataset, format_report
+    from shiftlab.data.own import FolderLayout
 
     report = check_dataset(
         args.kind, args.root, args.variant, args.expect_count, not args.no_decode,
-        args.real_json, args.class_map, args.ground_truth,
+        args.real_json, args.class_map, args.ground_truth, space_spec=args.label_space,
+        layout=FolderLayout.from_json(args.folder_json),
     )  # fmt: skip
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 1 if report["problems"] else 0

@@ -79,9 +79,16 @@ def check_dataset(
     class_map: str | Path | None = None,
     ground_truth: str | Path | None = None,
     threads: int | None = None,
+    space_spec: str | None = None,
+    layout: Any = None,
 ) -> dict[str, Any]:
-    """Check a benchmark root; the report's `problems` list is empty when all is well."""
-    bench, resolved, listing = list_samples(kind, root, variant, real_json, class_map, ground_truth)
+    """Check a benchmark root (with a label space, folders named by its classes count);
+    the report's `problems` list is empty when all is well."""
+    from shiftlab.labels import label_space
+
+    space = label_space(space_spec) if space_spec else None
+    bench, resolved, listing = list_samples(kind, root, variant, real_json, class_map,
+                                            ground_truth, space, layout)  # fmt: skip
     world = mininet_world(resolved)
     problems: list[str] = []
     counts = Counter(s.variant for s in listing.samples)

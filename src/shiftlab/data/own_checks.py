@@ -37,7 +37,8 @@ def own_dataset_problems(config: dict[str, Any], check_paths: bool = True) -> li
     for bid, entry in benches.items():
         if entry["kind"] == "folder" and entry["source"] == "local" and entry.get("path"):
             if Path(entry["path"]).is_dir():
-                problems += _tree(f"benchmarks.{bid}", entry, config["label_space"])
+                derived = any(e.get("from") == bid and e["source"] == "derived" for e in benches.values())  # fmt: skip
+                problems += _tree(f"benchmarks.{bid}", entry, config["label_space"], derived)
     return problems
 
 
@@ -91,7 +92,7 @@ def _names(items: Any) -> str:
     return ", ".join(repr(i) for i in items[:MAX_LISTED]) + more
 
 
-def _tree(where: str, entry: dict[str, Any], spec: str) -> list[str]:
+def _tree(where: str, entry: dict[str, Any], spec: str, derived: bool = False) -> list[str]:
     """Read the folder as the index would, then check classes, images and groups."""
     from shiftlab.data.index import list_samples
     from shiftlab.data.own import FolderLayout, sample_groups
@@ -125,6 +126,14 @@ def _tree(where: str, entry: dict[str, Any], spec: str) -> list[str]:
             f"{where}.path: class folder(s) {_names(empty)} under {root} hold no image "
             "(.jpg .jpeg .png .bmp .tif .tiff .webp); add images or remove the folder"
         )
+    if derived:  # derived sets are written `<cell>/<class>/<stem>`: stems must differ per class
+        stems: dict[tuple[str, str], str] = {}
+        for s in listing.samples:
+            key = (s.wnid, Path(s.sample).stem)
+            if key in stems:
+                problems.append(f"{where}.path: {stems[key]!r} and {s.sample!r} have one file stem in class {s.wnid!r}; derived sets would write both to one file (rename one)")  # fmt: skip
+                break
+            stems[key] = s.sample
     if entry.get("check_images", True):
         problems += _undecodable(where, resolved, [s.sample for s in listing.samples])
     if layout.groups and listing.samples:

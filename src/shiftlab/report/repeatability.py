@@ -32,10 +32,14 @@ def least_repeatable_figure(results: Results, path: Path) -> Path | None:
     if shown.empty:
         return None
     fig, ax = _plt().subplots(figsize=(7.0, 0.35 * len(shown) + 1.2))
-    labels = shown["run"] + ": " + shown["group"].astype(str)
-    ax.barh(range(len(shown)), 100 * shown["agreement"], color="#c0504d")
-    for i, spread in enumerate(shown["prob_spread"]):
-        ax.text(1, i, f"spread {100 * spread:.0f} pts", va="center", fontsize=7, color="white")
+    labels = shown["run"] + " · " + shown["benchmark"] + ": " + shown["group"].astype(str)
+    agreement = 100 * shown["agreement"].to_numpy(float)
+    ax.barh(range(len(shown)), agreement, color="#c0504d")
+    for i, (value, spread) in enumerate(zip(agreement, shown["prob_spread"], strict=True)):
+        inside = value > 60  # the label inside a long bar, after a short one
+        ax.text(value - 1 if inside else value + 1, i, f"spread {100 * spread:.1f} pts",
+                va="center", ha="right" if inside else "left", fontsize=7,
+                color="white" if inside else "black")  # fmt: skip
     ax.set_yticks(range(len(shown)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)

@@ -65,7 +65,7 @@ def tiny_imagenet_c() -> Benchmark:
 def folder() -> Benchmark:
     return Benchmark(
         name="folder",
-        description="Your own ImageFolder: <wnid>/<file>, or <name>/<file> with a --class-map file",
+        description="Your own ImageFolder: <class>/<file> (class names or wnids of the label space), <class>/<group>/<file> with groups",
         reader="wnid_folders",
         classes="any",
         manual="`folder` datasets are local: set `source: local` and `path:` in the config",

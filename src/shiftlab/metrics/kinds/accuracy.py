@@ -24,6 +24,7 @@ from shiftlab.metrics.intervals import bootstrap_ci
 from shiftlab.metrics.probes import probe_metrics
 from shiftlab.metrics.real import real_hits
 from shiftlab.metrics.registry import MetricInfo, add_metric
+from shiftlab.metrics.repeatability import group_table, repeatability_rows
 
 for _info in [
     MetricInfo(
@@ -131,8 +132,6 @@ def accuracy_metrics(preds: Predictions, opts: Options) -> list[Row]:
 
 def _repeatability(preds: Predictions, opts: Options) -> list[Row]:
     """Within-group agreement over repeated captures (`shiftlab.metrics.repeatability`)."""
-    from shiftlab.metrics.repeatability import group_table, repeatability_rows
-
     frame = preds.frame
     msp = frame["msp"] if "msp" in frame.columns else np.full(len(frame), np.nan)
     table = group_table(frame["group"].fillna(""), frame["wnid"], preds.topk[:, 0], msp)
