@@ -29,7 +29,7 @@ rule train:
         init=f"{STUDY}/checkpoints/{{run}}/init.pt",
         train_index=train_index,
     output:
-        checkpoint=f"{STUDY}/checkpoints/{{run}}/final.pt",
+        checkpoint=protected(f"{STUDY}/checkpoints/{{run}}/final.pt"),
         history=f"{STUDY}/train/{{run}}/history.csv",
     log:
         f"{LOGS}/train/{{run}}.log",
