@@ -50,7 +50,9 @@ onstart:
 onsuccess:
     from shiftlab.dvc_record import record_study
 
-    if record_study(".", S, workflow.overwrite_configfiles, enabled=config["dvc"]["commit"]):
+    if record_study(
+        ".", S, workflow.overwrite_configfiles, enabled=config["dvc"]["commit"]
+    ):
         print(
             "shiftlab: outputs recorded with DVC (dvc status is clean; dvc push to share)"
         )

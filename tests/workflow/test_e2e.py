@@ -191,7 +191,12 @@ def test_editing_one_model_reruns_only_that_model(project):
         jobs = dry_run_jobs(project)
         runs = {run for _, run in jobs if run}
         assert runs == {"tiny-c"}, jobs
-        assert {rule for rule, run in jobs if not run} == {"track", "aggregate", "report"}
+        assert {rule for rule, run in jobs if not run} == {
+            "track",
+            "aggregate",
+            "report",
+            "publish",
+        }
         n_bench = sum(1 for e in cfg["benchmarks"].values() if e["kind"] != "imagenet_train")
         n_bench += sum(1 for e in cfg["benchmarks"].values() if e.get("subset_1000way"))
         assert sorted(r for r, run in jobs if run) == sorted(
@@ -204,7 +209,12 @@ def test_editing_one_model_reruns_only_that_model(project):
         jobs = dry_run_jobs(project)
         assert {run for _, run in jobs if run} == {"tiny-d"}, jobs
         assert {rule for rule, run in jobs if run} == {"init_model", "train", "predict", "metrics"}
-        assert {rule for rule, run in jobs if not run} == {"track", "aggregate", "report"}
+        assert {rule for rule, run in jobs if not run} == {
+            "track",
+            "aggregate",
+            "report",
+            "publish",
+        }
     finally:
         cfg_path.write_text(original)
     assert dry_run_jobs(project) == []
