@@ -45,11 +45,14 @@ onstart:
         sys.exit(f"shiftlab: {exc}")
 
 
-# After a successful run, record the outputs with DVC (head node only; see dvc.yaml).
+# After a successful run, record the study's data and results with DVC (head node only;
+# dvc.yaml for the default study, records/ for any other: shiftlab.dvc_record).
 onsuccess:
-    from shiftlab.dvc_record import record_outputs
+    from shiftlab.dvc_record import record_study
 
-    if record_outputs(".", enabled=config["dvc"]["commit"]):
+    if record_study(
+        ".", S, workflow.overwrite_configfiles, enabled=config["dvc"]["commit"]
+    ):
         print(
             "shiftlab: outputs recorded with DVC (dvc status is clean; dvc push to share)"
         )

@@ -78,3 +78,15 @@ def device_param(config: Mapping[str, Any]) -> Callable[[Any, Any], str]:
         return job_device(getattr(resources, "gpu", 0), configured)
 
     return device
+
+
+def live_tracking(config: Mapping[str, Any]) -> str:
+    """`shiftlab train` flags for live metrics when `tracking.uri` names a server, else ''."""
+    import shlex
+
+    from shiftlab.tracking.live_train import is_server
+
+    uri = (config.get("tracking") or {}).get("uri")
+    if not is_server(uri):
+        return ""
+    return f"--tracking-uri {shlex.quote(str(uri))} --study {shlex.quote(str(config['study']))}"

@@ -341,7 +341,18 @@ class Study:
             f"{self.study_dir}/report.html",
             f"{self.study_dir}/summary.csv",
             f"{self.study_dir}/tracking.json",
+            f"{self.study_dir}/published.json",
         ]
+
+    def published_checkpoints(self) -> list[str]:
+        """Checkpoints `publish` logs to MLflow: every run's, with `tracking.log_models`."""
+        if not self.config.get("tracking", {}).get("log_models"):
+            return []
+        return [self.checkpoint(run) for run in self.runs]
+
+    def published_model_flags(self) -> str:
+        runs = self.runs if self.config.get("tracking", {}).get("log_models") else []
+        return " ".join(f"--model {_quote(f'{r}={self.checkpoint(r)}')}" for r in runs)
 
 
 def _quote(text: str) -> str:

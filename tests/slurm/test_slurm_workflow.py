@@ -30,7 +30,7 @@ SITE_PROFILE = str(ROOT / "profiles" / "test-cluster")
 FLAKY = Path(__file__).parent / "flaky" / "Snakefile"
 FAST = ["--slurm-init-seconds-before-status-checks", "1", "--latency-wait", "5"]
 # Rules that run on the head node (workflow/rules/*.smk `localrules`), never submitted.
-LOCALRULES = {"fetch", "init_model", "track", "all"}
+LOCALRULES = {"fetch", "init_model", "track", "publish", "all"}
 
 # A cut of the test study that still runs every rule (data, materialized ImageNet-C, an
 # OOD benchmark, one fine-tuned and one base run, statistics, report) in a few minutes.

@@ -191,7 +191,12 @@ def test_editing_one_model_reruns_only_that_model(project):
         jobs = dry_run_jobs(project)
         runs = {run for _, run in jobs if run}
         assert runs == {"tiny-c"}, jobs
-        assert {rule for rule, run in jobs if not run} == {"track", "aggregate", "report"}
+        assert {rule for rule, run in jobs if not run} == {
+            "track",
+            "aggregate",
+            "report",
+            "publish",
+        }
         n_bench = sum(1 for e in cfg["benchmarks"].values() if e["kind"] != "imagenet_train")
         n_bench += sum(1 for e in cfg["benchmarks"].values() if e.get("subset_1000way"))
         assert sorted(r for r, run in jobs if run) == sorted(
@@ -204,7 +209,12 @@ def test_editing_one_model_reruns_only_that_model(project):
         jobs = dry_run_jobs(project)
         assert {run for _, run in jobs if run} == {"tiny-d"}, jobs
         assert {rule for rule, run in jobs if run} == {"init_model", "train", "predict", "metrics"}
-        assert {rule for rule, run in jobs if not run} == {"track", "aggregate", "report"}
+        assert {rule for rule, run in jobs if not run} == {
+            "track",
+            "aggregate",
+            "report",
+            "publish",
+        }
     finally:
         cfg_path.write_text(original)
     assert dry_run_jobs(project) == []
@@ -269,7 +279,7 @@ def test_dvc_status_clean_push_and_pull_restore_bit_identical(project, tmp_path)
     shown = sh("dvc", "metrics", "show", cwd=project).stdout
     assert "val/top1" in shown and "tiny-a" in shown
     sh("dvc", "push", cwd=project)
-    sh("git", "add", "dvc.lock", cwd=project)
+    sh("git", "add", "-A", cwd=project)  # dvc.lock and records/ (the data folders' stages)
     sh("git", "commit", "-qm", "record study", cwd=project)
     clone = tmp_path / "clone"
     sh("git", "clone", "-q", str(project), str(clone), cwd=tmp_path)
@@ -282,3 +292,35 @@ def test_dvc_status_clean_push_and_pull_restore_bit_identical(project, tmp_path)
         "data/derived/val-c/manifest.parquet",
     ):
         assert (clone / rel).read_bytes() == (project / rel).read_bytes(), rel
+
+
+def test_dvc_records_a_second_study_and_pull_restores_it(project, tmp_path):
+    """Another `--configfile` study: its own results and the data it made are recorded."""
+    work = copy_study(project, tmp_path / "p")
+    cfg = yaml.safe_load((ROOT / "config" / "test.yaml").read_text())
+    cfg["study"] = "second"
+    cfg["benchmarks"] = {k: v for k, v in cfg["benchmarks"].items() if k in ("train", "val", "c")}
+    cfg["runs"] = {"tiny-a": cfg["runs"]["tiny-a"]}
+    cfg["stats"]["baseline_run"] = "tiny-a"
+    (work / "config" / "second.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run = sh("snakemake", "--cores", "2", "--configfile", "config/second.yaml", cwd=work)
+    assert "outputs recorded with DVC" in run.stdout + run.stderr
+    status = sh("dvc", "status", cwd=work).stdout
+    assert "up to date" in status.lower() or status.strip() == "", status
+    stage = yaml.safe_load((work / "records" / "second" / "dvc.yaml").read_text())["stages"]
+    outs = [next(iter(o)) for o in stage["study"]["outs"]]
+    assert "results/second/summary.csv" in outs and "results/second/checkpoints" in outs
+    data = yaml.safe_load((work / "records" / "data" / "dvc.yaml").read_text())["stages"]
+    assert {"data--mininet", "data--derived--val-c"} <= set(data)
+    # Intermediate shard manifests are gone; the merged manifest stays.
+    assert not list((work / "data" / "derived" / "val-c" / ".shards").glob("*-of-*.parquet"))
+    sh("dvc", "push", cwd=work)
+    sh("git", "add", "-A", cwd=work)
+    sh("git", "commit", "-qm", "record the second study", cwd=work)
+    clone = tmp_path / "clone"
+    sh("git", "clone", "-q", str(work), str(clone), cwd=tmp_path)
+    sh("dvc", "pull", cwd=clone)
+    for rel in ("results/second/summary.csv", "results/second/report.html",
+                "results/second/checkpoints/tiny-a/init.pt", "data/derived/val-c/manifest.parquet",
+                "data/mininet/MANIFEST.json"):  # fmt: skip
+        assert (clone / rel).read_bytes() == (work / rel).read_bytes(), rel

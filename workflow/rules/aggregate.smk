@@ -3,6 +3,7 @@
 
 localrules:
     track,
+    publish,
 
 
 # Log training histories and metrics to MLflow from the files the jobs wrote (single writer).
@@ -98,3 +99,25 @@ rule report:
         " --figures-dir {output.figures} --histories {input.histories}"
         " --indexes {input.indexes}"
         " --recipes-json {params.recipes:q} > {log} 2>&1"
+
+
+# The report, summary and figures (and, with tracking.log_models, checkpoints) to MLflow.
+rule publish:
+    input:
+        tracking=f"{STUDY}/tracking.json",
+        report=f"{STUDY}/report.html",
+        summary=f"{STUDY}/summary.csv",
+        figures=f"{STUDY}/figures",
+        models=S.published_checkpoints(),
+    output:
+        published=f"{STUDY}/published.json",
+    log:
+        f"{LOGS}/publish/publish.log",
+    conda:
+        ENV
+    params:
+        models=S.published_model_flags(),
+    shell:
+        "shiftlab publish --tracking-json {input.tracking} --files {input.report}"
+        " {input.summary} --figures-dir {input.figures} {params.models}"
+        " --out {output.published} > {log} 2>&1"

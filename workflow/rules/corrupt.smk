@@ -6,7 +6,7 @@ rule corrupt_shard:
     input:
         index=f"{STUDY}/index/{{src}}.parquet",
     output:
-        part=f"{DATA}/derived/{{src}}-{{k}}/.shards/{{i}}-of-{{n}}.parquet",
+        part=temp(f"{DATA}/derived/{{src}}-{{k}}/.shards/{{i}}-of-{{n}}.parquet"),
     log:
         f"{LOGS}/corrupt_shard/{{src}}-{{k}}-{{i}}-of-{{n}}.log",
     conda:

@@ -29,7 +29,7 @@ rule train:
         init=f"{STUDY}/checkpoints/{{run}}/init.pt",
         train_index=train_index,
     output:
-        checkpoint=f"{STUDY}/checkpoints/{{run}}/final.pt",
+        checkpoint=protected(f"{STUDY}/checkpoints/{{run}}/final.pt"),
         history=f"{STUDY}/train/{{run}}/history.csv",
     log:
         f"{LOGS}/train/{{run}}.log",
@@ -47,11 +47,12 @@ rule train:
         seed=run_seed,
         nproc=train_nproc,
         device=job_device,
+        live=J.live_tracking(config),
         state=f"{STUDY}/checkpoints/{{run}}/state",
     shell:
         "shiftlab train --run {wildcards.run} --model-json {params.model:q}"
         " --recipe-json {params.recipe:q} --train-index {input.train_index}"
         " --label-space {params.label_space:q} --seed {params.seed} --init {input.init}"
         " --out {output.checkpoint} --state-dir {params.state} --history {output.history}"
-        " --nproc {params.nproc} --threads {threads} --device {params.device}"
+        " --nproc {params.nproc} --threads {threads} --device {params.device} {params.live}"
         " --no-progress > {log} 2>&1"
