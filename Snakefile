@@ -34,7 +34,9 @@ include: "workflow/rules/corrupt.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/track.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
 
 
 # On SLURM, a partition that does not exist stops the run before any job is submitted.
