@@ -461,11 +461,6 @@ def test_plugin_accepts_the_site_profiles_slurm_extra(slurm_cluster):
                     assert not re.search(pattern, value), f"{rule}: slurm_extra sets {what}"
 
 
-@pytest.mark.xfail(
-    reason="on the one-node test cluster the gres=gpu job ends before the train verb writes its"
-    " log; the fail-fast message itself is tested in tests/workflow/test_cluster_jobs.py",
-    strict=False,
-)
 def test_gpu_job_without_cuda_fails_fast_on_the_gpu_partition(tmp_path, slurm_env):
     """The test cluster's GPUs are fake gres: a training job given one must stop at once
     with the cause, not train on the CPU until its time limit."""
@@ -477,11 +472,20 @@ def test_gpu_job_without_cuda_fails_fast_on_the_gpu_partition(tmp_path, slurm_en
               study / "index" / "train.parquet", study / "checkpoints" / "tiny-a" / "init.pt",
               env=slurm_env, timeout=300, slurm=False)  # fmt: skip
     t0 = time.monotonic()
+    # The target before --set-resources: that option takes every word up to the next option,
+    # so a target after it is parsed as a resource and Snakemake stops before submitting.
     proc = snakemake(tmp_path, "-s", SNAKEFILE, "--configfile", config, "--retries", "0",
-                     "--set-resources", "train:gpu=1", "train:slurm_partition='gpu'",
                      study / "checkpoints" / "tiny-a" / "final.pt",
+                     "--set-resources", "train:gpu=1", "train:slurm_partition='gpu'",
                      env=slurm_env, timeout=300, check=False)  # fmt: skip
-    assert proc.returncode != 0
+    seconds = time.monotonic() - t0
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    # One SLURM job, on the GPU partition, that failed (no retry: --retries 0).
+    jobs = slurm_jobs(run_id(tmp_path))
+    print(jobs.to_string())
+    assert jobs.State.tolist() == ["FAILED"], jobs
+    assert jobs.Partition.tolist() == ["gpu"], jobs
     log = (tmp_path / "logs" / "nocuda" / "train" / "tiny-a.log").read_text()
     assert "asked for a GPU (--device cuda)" in log and "no CUDA device is visible" in log, log
-    assert time.monotonic() - t0 < 240
+    assert seconds < 240, f"the failing GPU job took {seconds:.0f} s"
