@@ -20,6 +20,7 @@ VERBS: dict[str, str] = {
     "mininet": "shiftlab.commands.mininet",
     "fetch": "shiftlab.commands.fetch",
     "datasets": "shiftlab.commands.datasets",
+    "index": "shiftlab.commands.index",
     "corrupt": "shiftlab.commands.corrupt",
     "fetch-weights": "shiftlab.commands.fetch_weights",
     "init-model": "shiftlab.commands.init_model",

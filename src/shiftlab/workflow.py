@@ -135,7 +135,7 @@ class Study:
         groups = entry.get("groups") or {}
         if kind == "folder" and groups.get("by") == "manifest":
             return [groups["file"]]  # an edited groups manifest re-indexes the folder
-        return []  # local copies are checked by config validation and `datasets index`
+        return []  # local copies are checked by config validation and `index`
 
     def real_json(self, bid: str) -> str:
         entry = self.bench(bid)
@@ -155,7 +155,7 @@ class Study:
         return " ".join(_quote(a) for a in args)
 
     def index_args(self, bid: str) -> str:
-        """Command-line arguments of `shiftlab datasets index` for one benchmark."""
+        """Command-line arguments of `shiftlab index` for one benchmark."""
         entry = self.bench(bid)
         args = [
             entry["kind"],

@@ -262,7 +262,6 @@ def test_cli_index_writes_parquet_with_metadata(tmp_path):
     out = tmp_path / "index" / "sketch.parquet"
     rc = main(
         [
-            "datasets",
             "index",
             "imagenet_sketch",
             str(tmp_path),
@@ -290,7 +289,6 @@ def test_cli_index_writes_parquet_with_metadata(tmp_path):
     assert (
         main(
             [
-                "datasets",
                 "index",
                 "imagenet_x",
                 str(tmp_path),
@@ -307,7 +305,6 @@ def test_cli_index_writes_parquet_with_metadata(tmp_path):
     assert (
         main(
             [
-                "datasets",
                 "index",
                 "imagenet_a",
                 str(tmp_path / "nope"),

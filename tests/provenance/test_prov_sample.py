@@ -26,7 +26,7 @@ def test_sample_repredicts_bit_for_bit_and_catches_edited_topk(tmp_path, monkeyp
     steps = [
         ["init-model", "--run", "r1", "--model-json", '{"model": "resnet10t"}',
          "--label-space", "mininet", "--out", f"{r}/checkpoints/r1/final.pt"],
-        ["datasets", "index", "imagenet_val", "data/val", "--out", f"{r}/index/val.parquet",
+        ["index", "imagenet_val", "data/val", "--out", f"{r}/index/val.parquet",
          "--label-space", "mininet", "--benchmark", "val"],
         ["predict", "--checkpoint", f"{r}/checkpoints/r1/final.pt", "--index",
          f"{r}/index/val.parquet", "--benchmark-json", '{"kind": "imagenet_val"}',

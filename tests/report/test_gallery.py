@@ -41,13 +41,13 @@ def _indexes(tmp):
     _images(tmp / "data" / "val")
     val, t = tmp / "index" / "val.parquet", tmp / "index" / "t.parquet"
     common = ["--label-space", str(space), "--no-fingerprint"]
-    assert main(["datasets", "index", "imagenet_val", str(tmp / "data" / "val"), "--out", str(val),
+    assert main(["index", "imagenet_val", str(tmp / "data" / "val"), "--out", str(val),
                  "--benchmark", "val", *common]) == 0  # fmt: skip
     transforms = {"rotation": {}, "hflip": {}, "crop_shift": {"max_shift": 3}}
     assert main(["corrupt", "--index", str(val), "--kind", "t", "--out", str(tmp / "data" / "val-t"),
                  "--seed", "0", "--params-json", json.dumps({"transforms": transforms}),
                  "--quiet"]) == 0  # fmt: skip
-    assert main(["datasets", "index", "transforms", str(tmp / "data" / "val-t"), "--out", str(t),
+    assert main(["index", "transforms", str(tmp / "data" / "val-t"), "--out", str(t),
                  "--benchmark", "t", *common]) == 0  # fmt: skip
     return [str(val), str(t)]
 

@@ -34,3 +34,19 @@ def test_every_rule_calls_one_shiftlab_verb():
         assert command.startswith("shiftlab "), f"rule {name}: {command[:60]}"
         assert command.count("shiftlab ") == 1, f"rule {name} calls more than one verb"
         assert command.split()[1] in VERBS, f"rule {name} calls an unknown verb"
+
+
+def test_rule_names_match_their_verb_and_log_folder():
+    """rule = verb = log folder: `corrupt_shard`/`corrupt_merge` are the one documented
+    exception (one `corrupt` verb, told apart by `--shard`)."""
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    seen = set()
+    for name, text in re.findall(r"^rule (\w+):(.*?)(?=^rule |\Z)", rules, flags=re.S | re.M):
+        command = "".join(re.findall(r'"(.*)"', re.search(r"shell:(.*)", text, re.S).group(1)))
+        verb = command.split()[1]
+        expected = "corrupt" if name.startswith("corrupt_") else name.replace("_", "-")
+        assert verb == expected, f"rule {name} calls `shiftlab {verb}`"
+        log = re.search(r'log:\s*\n\s+f?"([^"]+)"', text)
+        assert log and f"{{LOGS}}/{name}/" in log.group(1), f"rule {name} logs to {log}"
+        seen.add(name)
+    assert {"index", "train", "predict", "metrics", "aggregate", "report"} <= seen

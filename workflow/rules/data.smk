@@ -57,4 +57,4 @@ rule index:
     params:
         args=index_params,
     shell:
-        "shiftlab datasets index {params.args} --out {output.index} > {log} 2>&1"
+        "shiftlab index {params.args} --out {output.index} > {log} 2>&1"

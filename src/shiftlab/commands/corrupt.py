@@ -8,9 +8,7 @@ HELP = "Write corrupted copies of a dataset (ImageNet-C, ImageNet-P or transform
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--index", required=True, help="dataset index parquet (shiftlab datasets index)"
-    )
+    parser.add_argument("--index", required=True, help="dataset index parquet (shiftlab index)")
     parser.add_argument(
         "--kind",
         required=True,

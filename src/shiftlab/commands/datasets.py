@@ -1,4 +1,5 @@
-"""`shiftlab datasets`: index, check, fingerprint and list benchmark datasets."""
+"""`shiftlab datasets`: check, fingerprint and list benchmark datasets (the index is the
+`index` verb's)."""
 
 from __future__ import annotations
 
@@ -6,54 +7,13 @@ import argparse
 import json
 import sys
 
-HELP = "Index, check and fingerprint benchmark datasets (list: known kinds)."
+from shiftlab.commands.layout_args import add_layout_options
 
-
-def _layout_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--variant",
-        help="benchmark variant (V2 matched-frequency; C gaussian_noise/3; P folder; T transform)",
-    )
-    p.add_argument(
-        "--real-json",
-        help="ReaL labels file (imagenet_real; default: real.json beside the val root)",
-    )
-    p.add_argument(
-        "--class-map", help="`folder wnid` lines for a `folder` dataset whose folders are not wnids"
-    )
-    p.add_argument(
-        "--folder-json",
-        help="`folder` datasets: JSON of the config entry's class_map, groups and split",
-    )
-    p.add_argument(
-        "--ground-truth",
-        help="flat ImageNet val: devkit tar/ground-truth txt or Kaggle LOC_val_solution.csv",
-    )
+HELP = "Check and fingerprint benchmark datasets (list: known kinds)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    p = sub.add_parser(
-        "index",
-        help="write the dataset index parquet",
-        description="Write the index (sample, target, wnid, variant[, labels]) of a benchmark root.",
-    )
-    p.add_argument("kind", metavar="KIND", help="benchmark kind (see `shiftlab datasets list`)")
-    p.add_argument("root", metavar="ROOT", help="benchmark root folder")
-    p.add_argument("--out", required=True, help="index parquet to write")
-    p.add_argument(
-        "--label-space",
-        required=True,
-        help="imagenet1k | mininet | class-per-line file (wnids or names)",
-    )
-    p.add_argument("--benchmark", required=True, help="benchmark id in the study config")
-    p.add_argument(
-        "--no-fingerprint",
-        action="store_true",
-        help="skip hashing the dataset (metadata fingerprint null)",
-    )
-    _layout_options(p)
 
     p = sub.add_parser(
         "check",
@@ -72,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--label-space", help="classes by name: a class-per-line file (folders named by class)"
     )
-    _layout_options(p)
+    add_layout_options(p)
 
     p = sub.add_parser(
         "fingerprint",
@@ -97,24 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"index": _index, "check": _check, "fingerprint": _fingerprint, "list": _list}[
-        args.action
-    ](args)
-
-
-def _index(args: argparse.Namespace) -> int:
-    from shiftlab.data.index import build_index, write_index
-    from shiftlab.data.own import FolderLayout
-
-    frame, meta = build_index(
-        args.kind, args.root, args.label_space, args.benchmark, args.variant,
-        args.real_json, args.class_map, args.ground_truth, fingerprint=not args.no_fingerprint,
-        layout=FolderLayout.from_json(args.folder_json),
-    )  # fmt: skip
-    write_index(frame, meta, args.out)
-    outside = f", {meta['out_of_space']} outside the label space" if meta["out_of_space"] else ""
-    print(f"{args.out}: {meta['n']} samples of {args.kind}{outside}", file=sys.stderr)
-    return 0
+    return {"check": _check, "fingerprint": _fingerprint, "list": _list}[args.action](args)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -213,7 +213,7 @@ def read_index(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
-        raise UserError(f"index {path} does not exist (run `shiftlab datasets index`)") from None
+        raise UserError(f"index {path} does not exist (run `shiftlab index`)") from None
     except Exception as exc:  # noqa: BLE001 - a truncated or foreign file, reported the same way
         raise UserError(f"cannot read dataset index {path}: {exc}") from None
     raw = (table.schema.metadata or {}).get(META_KEY)
