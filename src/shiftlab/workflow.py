@@ -313,7 +313,7 @@ class Study:
         return [self.metrics_file(r, b) for r in self.runs for b in self.eval_benchmarks()]
 
     def histories(self) -> list[str]:
-        return [f"{self.study_dir}/train/{r}/history.csv" for r in self.trained_runs()]
+        return [f"{self.study_dir}/checkpoints/{r}/history.csv" for r in self.trained_runs()]
 
     def gallery_indexes(self) -> list[str]:
         """Index files of the transforms benchmarks and of the sets they derive from (the

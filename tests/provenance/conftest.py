@@ -93,8 +93,7 @@ def _checkpoint(study: Study, run: str, seed: int) -> dict:
     path = study.checkpoint(run)
     path.parent.mkdir(parents=True)
     torch.save(embed_checkpoint_record(ckpt, record), path)
-    history = study.results / "train" / run / "history.csv"
-    history.parent.mkdir(parents=True)
+    history = path.parent / "history.csv"
     pd.DataFrame(
         {
             "epoch": [1, 2],

@@ -50,7 +50,7 @@ def _build(pristine: Path, workdir: Path) -> Path:
     r = Path("results/demo")
     # r2 has no recipe: evaluated with its initial weights
     os.replace(r / "checkpoints/r2/final.pt", r / "checkpoints/r2/init.pt")
-    shutil.rmtree(r / "train/r2")
+    os.remove(r / "checkpoints/r2/history.csv")
     val_index = pd.read_parquet(r / "index/val.parquet")
     # A: its own root (a distinct fingerprint) holding one of the two classes
     shutil.copytree("data/bench/" + WNIDS[0], f"data/bench-a/{WNIDS[0]}")

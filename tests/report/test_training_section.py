@@ -15,7 +15,7 @@ from shiftlab.train.loop import write_history
 def _histories(tmp_path: Path) -> list[Path]:
     paths = []
     for run, acc in (("held", 0.4), ("leaky", 0.5)):
-        path = tmp_path / "train" / run / "history.csv"
+        path = tmp_path / "checkpoints" / run / "history.csv"
         rows = [{"epoch": e, "loss": 2.0 / e, "acc": acc * e / 3, "lr": 0.01, "images_per_s": 9.0,
                  "val_loss": 2.2 / e, "val_acc": acc * e / 4} for e in (1, 2, 3)]  # fmt: skip
         write_history(path, rows)

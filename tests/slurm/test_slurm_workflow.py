@@ -402,7 +402,7 @@ def test_preempted_training_resumes_from_its_state(tmp_path, slurm_env):
     match = re.search(r"resumed tiny-a at epoch (\d+) step (\d+)/(\d+)", log)
     assert match, log[-2000:]
     assert int(match.group(1)) >= 1, "resumed from scratch"
-    history = pd.read_csv(tmp_path / study / "train" / "tiny-a" / "history.csv")
+    history = pd.read_csv(tmp_path / study / "checkpoints" / "tiny-a" / "history.csv")
     assert history.epoch.tolist() == list(range(1, EPOCHS + 1))
     assert (tmp_path / study / "checkpoints" / "tiny-a" / "final.pt").stat().st_size > 0
     first_attempt = (

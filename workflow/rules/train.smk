@@ -30,7 +30,7 @@ rule train:
         train_index=train_index,
     output:
         checkpoint=protected(f"{STUDY}/checkpoints/{{run}}/final.pt"),
-        history=f"{STUDY}/train/{{run}}/history.csv",
+        history=f"{STUDY}/checkpoints/{{run}}/history.csv",
     log:
         f"{LOGS}/train/{{run}}.log",
     conda:

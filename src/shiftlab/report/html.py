@@ -146,7 +146,7 @@ def _sections(results: Results, figs: dict[str, Path]) -> list[tuple[str, str]]:
         table = training_table(results.training, results.recipes)
         out.append(_section("fine-tuning", "Fine-tuning", [
             figure("training_curves.png", figs.get("training_curves.png")),
-            "<p>Last epoch of each fine-tuned run (train/&lt;run&gt;/history.csv), and the "
+            "<p>Last epoch of each fine-tuned run (checkpoints/&lt;run&gt;/history.csv), and the "
             "ImageNet-C corruptions its recipe trained on: a run that saw a test corruption has "
             "no held-out mCE.</p>",
             plain_table(table, ("run", "recipe", "corruptions trained on", "test corruptions")),

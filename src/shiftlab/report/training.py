@@ -19,7 +19,7 @@ CORRUPTION_SPLITS = {"all": ALL_CORRUPTIONS, "test": TEST_CORRUPTIONS,
 
 
 def read_histories(paths: list[str | Path]) -> pd.DataFrame:
-    """history.csv of each fine-tuned run (results/<study>/train/<run>/history.csv)."""
+    """history.csv of each fine-tuned run (results/<study>/checkpoints/<run>/history.csv)."""
     frames = []
     for path in map(Path, paths):
         if path.is_file() and path.stat().st_size:

@@ -65,7 +65,7 @@ def train_job(results_dir: Path, run: str) -> TrackedJob | None:
     """The fine-tuning job of `run`: history.csv as step metrics, checkpoint meta as params."""
     import pandas as pd
 
-    history = results_dir / "train" / run / "history.csv"
+    history = results_dir / "checkpoints" / run / "history.csv"
     checkpoint = results_dir / "checkpoints" / run / "final.pt"
     if not history.is_file() or not checkpoint.is_file():
         return None
@@ -151,7 +151,7 @@ def study_jobs(results_dir: str | Path) -> list[TrackedJob]:
     """All trackable jobs of a study directory, in a stable order."""
     results_dir = Path(results_dir)
     jobs: list[TrackedJob] = []
-    train_root = results_dir / "train"
+    train_root = results_dir / "checkpoints"  # a run without history.csv was not fine-tuned
     for run_dir in sorted(train_root.iterdir()) if train_root.is_dir() else []:
         job = train_job(results_dir, run_dir.name)
         if job is not None:
