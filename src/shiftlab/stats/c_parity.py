@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from shiftlab.stats import bootstrap
+from shiftlab.variants import VariantMasks
 
 COLUMNS = ["run", "reference", "other", "variant", "n", "error_reference", "error_other",
            "diff", "ci_low", "ci_high", "flagged"]  # fmt: skip
@@ -47,9 +48,11 @@ def parity_pairs(preds: dict[tuple[str, str], Any]) -> list[tuple[str, str]]:
 def _cells(pred: Any) -> pd.DataFrame:
     """Per labelled row: the image key (sample without the cell prefix), cell, correctness."""
     rows = pred.labelled
-    prefix = rows["variant"] + "/"
-    samples = rows["sample"].astype(str)
-    key = [s[len(p) :] if s.startswith(p) else s for s, p in zip(samples, prefix, strict=True)]
+    key = rows["sample"].astype(str).reset_index(drop=True)
+    masks = VariantMasks(rows["variant"])
+    for variant in masks.distinct:  # vectorised per cell, not a Python loop per row
+        mask = masks.variant(variant)
+        key[mask] = key[mask].str.removeprefix(variant + "/")
     return pd.DataFrame({"key": key, "variant": rows["variant"].to_numpy(),
                          "correct": rows["correct"].to_numpy(bool)})  # fmt: skip
 
