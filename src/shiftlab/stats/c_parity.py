@@ -50,9 +50,11 @@ def _cells(pred: Any) -> pd.DataFrame:
     rows = pred.labelled
     key = rows["sample"].astype(str).reset_index(drop=True)
     masks = VariantMasks(rows["variant"])
-    for variant in masks.distinct:  # vectorised per cell, not a Python loop per row
-        mask = masks.variant(variant)
-        key[mask] = key[mask].str.removeprefix(variant + "/")
+    # vectorised per cell (a Python loop per row took 1 s per 10^6 rows), put back in order
+    parts = [key.iloc[np.flatnonzero(masks.codes == code)].str.removeprefix(variant + "/")
+             for code, variant in enumerate(masks.distinct)]  # fmt: skip
+    if parts:
+        key = pd.concat(parts).sort_index()
     return pd.DataFrame({"key": key, "variant": rows["variant"].to_numpy(),
                          "correct": rows["correct"].to_numpy(bool)})  # fmt: skip
 
