@@ -64,6 +64,8 @@ class Predictions:
 
 
 INT32 = np.iinfo(np.int32)
+# the predictions columns read_predictions uses (docs/contracts.md names the others)
+READ_COLUMNS = ("sample", "target", "wnid", "variant", "frame", "topk", "msp", "group")
 
 
 def _strings(table: Any, name: str, n: int, fill: bool) -> np.ndarray:
@@ -119,7 +121,10 @@ def read_predictions(
     path = Path(path)
     if not path.is_file():
         raise UserError(f"predictions file {path} does not exist")
-    table = pq.read_table(path)
+    # only the columns the statistics use: top-k probabilities and per-class scores are
+    # the largest part of a file and are never needed here
+    names = pq.read_schema(path).names
+    table = pq.read_table(path, columns=[c for c in names if c in READ_COLUMNS])
     meta = table.schema.metadata or {}
     raw = meta.get(b"shiftlab")
     if raw is None:
