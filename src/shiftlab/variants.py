@@ -49,3 +49,34 @@ def in_corruption(variants: np.ndarray, corruption: str) -> np.ndarray:
     import numpy as np
 
     return np.char.startswith(variants.astype(str), corruption + SEPARATOR)
+
+
+class VariantMasks:
+    """Row masks by variant and by corruption from integer codes of a variant column.
+
+    `variants == v` and `in_corruption` on a 4.75 M-row ImageNet-C column make a Python
+    str (or a fixed-width unicode copy) per row for each mask; factorizing once and
+    comparing codes gives the same masks at a fraction of the time and memory."""
+
+    def __init__(self, variants: object) -> None:
+        import pandas as pd
+
+        codes, uniques = pd.factorize(pd.Series(variants, dtype=str), sort=True)
+        self.codes = codes
+        self.distinct: list[str] = [str(v) for v in uniques]
+
+    def variant(self, variant: str) -> np.ndarray:
+        """Mask of the rows of one variant (`variants == variant`)."""
+        import numpy as np
+
+        if variant not in self.distinct:
+            return np.zeros(len(self.codes), dtype=bool)
+        return self.codes == self.distinct.index(variant)
+
+    def corruption(self, corruption: str) -> np.ndarray:
+        """Mask of the rows of any severity of `corruption` (`in_corruption`)."""
+        import numpy as np
+
+        prefix = corruption + SEPARATOR
+        members = [i for i, v in enumerate(self.distinct) if v.startswith(prefix)]
+        return np.isin(self.codes, members)

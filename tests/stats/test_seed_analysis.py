@@ -109,3 +109,36 @@ def test_aggregate_pipeline_reproduces_worked_example(tmp_path):
     assert row.run == "*" and len(row.predictions_sha256.split(";")) == 6
     assert row.config_sha256 == "c0ffee"
     assert np.isclose(summary.loc["classes_tested", "value"], 2)
+
+
+@pytest.mark.parametrize("runs", [1, 2, 9, 22])
+def test_class_tests_match_one_test_per_class_bit_for_bit(runs):
+    """The vectorised class tests give exactly the numbers of one 1-D test per class, with
+    constant classes, equal classes and classes some runs lack (NaN) among them."""
+    from shiftlab.stats.seed_analysis import _t_tests
+
+    rng = np.random.default_rng(runs)
+    index, columns = [f"r{i}" for i in range(runs)], [f"n{j:08d}" for j in range(200)]
+    control = pd.DataFrame(rng.integers(0, 51, (runs, 200)) / 50, index, columns)
+    experimental = pd.DataFrame(rng.integers(0, 51, (runs, 200)) / 50, index, columns)
+    control.iloc[:, 3] = experimental.iloc[:, 3] = 0.5
+    experimental.iloc[:, 4] = control.iloc[:, 4]
+    control.iloc[0, 7] = experimental.iloc[-1, 9] = np.nan
+    table = class_tests(control, experimental, alpha=0.05, correction="holm")
+    for i, wnid in enumerate(columns):
+        expected = _t_tests(control[wnid].to_numpy(float), experimental[wnid].to_numpy(float))
+        got = table.iloc[i]
+        assert got["unit"] == wnid and got["n_runs"] == runs
+        for key, value in expected.items():
+            assert got[key] == value or (np.isnan(got[key]) and np.isnan(value)), (wnid, key)
+
+
+def test_variant_masks_match_string_masks():
+    from shiftlab.variants import VariantMasks, in_corruption
+
+    variants = np.array(["fog/1", "fog/2", "frost/1", "", "fog/1", "fog", "frost/10"], object)
+    masks = VariantMasks(pd.Series(variants))
+    for v in [*set(variants), "absent/1"]:
+        assert np.array_equal(masks.variant(v), variants == v)
+    for c in ("fog", "frost", "", "absent"):
+        assert np.array_equal(masks.corruption(c), in_corruption(variants, c))

@@ -10,7 +10,7 @@ from shiftlab.errors import UserError
 from shiftlab.stats import bootstrap
 from shiftlab.stats.inputs import SUMMARY_COLUMNS, Predictions, merge_provenance
 from shiftlab.stats.summary import NO_PAIRED_KINDS, Study, Summary
-from shiftlab.variants import corruption_of, in_corruption
+from shiftlab.variants import VariantMasks, corruption_of
 
 ACCURACY_METRICS = ("top1", "top5")
 
@@ -18,14 +18,14 @@ ACCURACY_METRICS = ("top1", "top5")
 def _accuracy_groups(pred: Predictions) -> dict[str, np.ndarray]:
     """Variant label -> mask for accuracy rows: the whole benchmark, each variant, and for
     ImageNet-C each corruption pooled over severities."""
-    variants = pred.labelled["variant"].to_numpy().astype(str)
-    groups = {"": np.ones(len(variants), dtype=bool)}
-    distinct = sorted(set(variants))
+    masks = VariantMasks(pred.labelled["variant"])
+    groups = {"": np.ones(len(masks.codes), dtype=bool)}
+    distinct = sorted(masks.distinct)
     if len(distinct) > 1 or (distinct and distinct[0]):
-        groups.update({v: variants == v for v in distinct})
+        groups.update({v: masks.variant(v) for v in distinct})
     if pred.kind == "imagenet_c":
         for name in sorted({corruption_of(v) for v in distinct}):
-            groups.setdefault(name, in_corruption(variants, name))
+            groups.setdefault(name, masks.corruption(name))
     return groups
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from shiftlab.stats import bootstrap
+from shiftlab.variants import VariantMasks
 
 COLUMNS = ["run", "reference", "other", "variant", "n", "error_reference", "error_other",
            "diff", "ci_low", "ci_high", "flagged"]  # fmt: skip
@@ -47,9 +48,13 @@ def parity_pairs(preds: dict[tuple[str, str], Any]) -> list[tuple[str, str]]:
 def _cells(pred: Any) -> pd.DataFrame:
     """Per labelled row: the image key (sample without the cell prefix), cell, correctness."""
     rows = pred.labelled
-    prefix = rows["variant"] + "/"
-    samples = rows["sample"].astype(str)
-    key = [s[len(p) :] if s.startswith(p) else s for s, p in zip(samples, prefix, strict=True)]
+    key = rows["sample"].astype(str).reset_index(drop=True)
+    masks = VariantMasks(rows["variant"])
+    # vectorised per cell (a Python loop per row took 1 s per 10^6 rows), put back in order
+    parts = [key.iloc[np.flatnonzero(masks.codes == code)].str.removeprefix(variant + "/")
+             for code, variant in enumerate(masks.distinct)]  # fmt: skip
+    if parts:
+        key = pd.concat(parts).sort_index()
     return pd.DataFrame({"key": key, "variant": rows["variant"].to_numpy(),
                          "correct": rows["correct"].to_numpy(bool)})  # fmt: skip
 

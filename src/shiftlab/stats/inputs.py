@@ -59,7 +59,35 @@ class Predictions:
     def labelled(self) -> pd.DataFrame:
         """Rows with a class in the label space and no sequence frame: accuracy applies."""
         rows = self.rows
-        return rows[(rows["target"] >= 0) & (rows["frame"] < 0)]
+        keep = (rows["target"] >= 0) & (rows["frame"] < 0)
+        return rows if keep.all() else rows[keep]  # no copy of a file that is all labelled
+
+
+INT32 = np.iinfo(np.int32)
+# the predictions columns read_predictions uses (docs/contracts.md names the others)
+READ_COLUMNS = ("sample", "target", "wnid", "variant", "frame", "topk", "msp", "group")
+
+
+def _strings(table: Any, name: str, n: int, fill: bool) -> np.ndarray:
+    """A string column as an object array holding one Python str per distinct value, not
+    per row (pyarrow's to_numpy makes a ~60-byte str object for every row, 4.75 M of them
+    per column of an ImageNet-C file, before pandas stores the column as arrow strings).
+    `fill`: nulls become "" and values str, like `Series.fillna("").astype(str)`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if name not in table.column_names:
+        return np.full(n, "", dtype=object)
+    column = table.column(name).combine_chunks()
+    if pa.types.is_null(column.type):
+        return np.full(n, "" if fill else None, dtype=object)
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    values = list(column.dictionary.to_pylist()) + [None]
+    if fill:
+        values = ["" if v is None else str(v) for v in values]
+    codes = pc.fill_null(column.indices, len(values) - 1).to_numpy(zero_copy_only=False)
+    return np.array(values, dtype=object)[codes]
 
 
 def _list_to_matrix(column) -> np.ndarray:
@@ -70,8 +98,10 @@ def _list_to_matrix(column) -> np.ndarray:
     lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
     n = len(lengths)
     k = int(lengths.max()) if n else 0
-    out = np.full((n, k), -1, dtype=np.int64)
     flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
+    # class ids fit int32: half the memory of the largest array a study keeps per row
+    small = flat.size == 0 or (flat.min() >= INT32.min and flat.max() <= INT32.max)
+    out = np.full((n, k), -1, dtype=np.int32 if small else np.int64)
     if n and np.all(lengths == k):
         out[:] = flat.reshape(n, k)
     else:
@@ -91,7 +121,10 @@ def read_predictions(
     path = Path(path)
     if not path.is_file():
         raise UserError(f"predictions file {path} does not exist")
-    table = pq.read_table(path)
+    # only the columns the statistics use: top-k probabilities and per-class scores are
+    # the largest part of a file and are never needed here
+    names = pq.read_schema(path).names
+    table = pq.read_table(path, columns=[c for c in names if c in READ_COLUMNS])
     meta = table.schema.metadata or {}
     raw = meta.get(b"shiftlab")
     if raw is None:
@@ -109,19 +142,19 @@ def read_predictions(
         return np.full(n, default)
 
     target = col("target", -1).astype(np.int64)
-    top1 = topk[:, 0] if topk.shape[1] else np.full(n, -2)
+    top1 = topk[:, 0].astype(np.int64) if topk.shape[1] else np.full(n, -2)
     rows = pd.DataFrame(
         {
-            "sample": col("sample", ""),
+            "sample": _strings(table, "sample", n, fill=False),
             "target": target,
-            "wnid": col("wnid", ""),
-            "variant": pd.Series(col("variant", "")).fillna("").astype(str).to_numpy(),
+            "wnid": _strings(table, "wnid", n, fill=False),
+            "variant": _strings(table, "variant", n, fill=True),
             "frame": col("frame", -1).astype(np.int64),
             "correct": (top1 == target) & (target >= 0),
             "correct5": (topk[:, :5] == target[:, None]).any(axis=1) & (target >= 0),
             "msp": col("msp", np.nan).astype(float),
             "top1": top1,
-            "group": pd.Series(col("group", "")).fillna("").astype(str).to_numpy(),
+            "group": _strings(table, "group", n, fill=True),
         }
     )
     return Predictions(

@@ -14,8 +14,11 @@ Inputs are accuracy tables with one row per run and one column per class (wnid).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from shiftlab.stats.correction import adjust
 from shiftlab.stats.paired import ttest_paired, ttest_unpaired, wilcoxon_signed_rank
@@ -56,13 +59,34 @@ def class_tests(
 ) -> pd.DataFrame:
     """One row per class: seed t-test across runs (unpaired) and the paired, corrected one."""
     control, experimental = _align(control, experimental)
-    rows = []
-    for wnid in control.columns:
-        c = control[wnid].to_numpy(float)
-        e = experimental[wnid].to_numpy(float)
-        rows.append({"unit": wnid, "n_runs": len(c), **_t_tests(c, e)})
-    out = pd.DataFrame(rows, columns=[c for c in CLASS_COLUMNS if c not in _DERIVED])
+    # (classes, runs), each class's runs contiguous: the row-wise reductions below then sum
+    # in the order the 1-D tests do, so the numbers are bit-identical to them.
+    c = np.ascontiguousarray(control.to_numpy(float).T)
+    e = np.ascontiguousarray(experimental.to_numpy(float).T)
+    rows = _t_tests_rows(c, e)
+    for i in np.flatnonzero(np.isnan(c).any(axis=1) | np.isnan(e).any(axis=1)):
+        rows[i] = _t_tests(c[i], e[i])  # a class some runs lack: the 1-D tests drop NaN
+    out = pd.DataFrame(rows, columns=[k for k in CLASS_COLUMNS[2:] if k not in _DERIVED])
+    out.insert(0, "unit", list(control.columns))
+    out.insert(1, "n_runs", len(control.index))
     return _finish(out, alpha, correction, CLASS_COLUMNS)
+
+
+def _t_tests_rows(c: np.ndarray, e: np.ndarray) -> list[dict[str, float]]:
+    """`_t_tests` of every row of (classes, runs) matrices in one scipy call each: at
+    ImageNet scale 1,000 classes x 44 conditions made 88,000 scipy calls, 94 % of the
+    aggregate's time. Rows with NaN are left for the caller to redo one by one."""
+    if not c.size or c.shape[1] < 2:  # the 1-D tests return NaN for fewer than two runs
+        return [_t_tests(x, y) for x, y in zip(c, e, strict=True)]
+    with warnings.catch_warnings():  # near-constant accuracies: as in ttest_paired/unpaired
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ind = stats.ttest_ind(c, e, axis=1)
+        rel = stats.ttest_rel(c, e, axis=1)
+    columns = {"mean_control": np.mean(c, axis=1), "mean_experimental": np.mean(e, axis=1),
+               "t_ind": ind.statistic, "p_ind": ind.pvalue,
+               "t_rel": rel.statistic, "p_rel": rel.pvalue}  # fmt: skip
+    values = np.column_stack([np.asarray(v, float) for v in columns.values()])
+    return [dict(zip(columns, map(float, row), strict=True)) for row in values]
 
 
 def model_tests(

@@ -9,7 +9,7 @@ import pandas as pd
 from shiftlab.stats import seed_analysis
 from shiftlab.stats.inputs import Predictions
 from shiftlab.stats.summary import ALL_RUNS, Study, Summary
-from shiftlab.variants import corruption_of, in_corruption
+from shiftlab.variants import VariantMasks, corruption_of
 
 SEED_KINDS = {"transforms", "imagenet_c"}
 
@@ -20,14 +20,15 @@ def _class_accuracy(rows: pd.DataFrame) -> pd.Series:
 
 def _conditions(pred: Predictions, per_severity: bool) -> dict[str, np.ndarray]:
     """Condition name -> row mask over `pred.labelled` for the seed analyses."""
-    variants = pred.labelled["variant"].to_numpy()
+    masks = VariantMasks(pred.labelled["variant"])
+    distinct = sorted(masks.distinct)
     if pred.kind == "imagenet_c":
-        names = {corruption_of(v) for v in variants}
-        conditions = {c: in_corruption(variants, c) for c in sorted(names)}
+        names = {corruption_of(v) for v in distinct}
+        conditions = {c: masks.corruption(c) for c in sorted(names)}
         if per_severity:
-            conditions.update({v: variants == v for v in sorted(set(variants))})
+            conditions.update({v: masks.variant(v) for v in distinct})
         return conditions
-    return {v: variants == v for v in sorted(set(variants)) if v}
+    return {v: masks.variant(v) for v in distinct if v}
 
 
 def seed_tables(study: Study, summary: Summary) -> tuple[pd.DataFrame, pd.DataFrame]:
