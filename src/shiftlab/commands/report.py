@@ -21,7 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--study", default=None, help="study name shown in the title (default: folder name)"
     )
     parser.add_argument(
-        "--histories", nargs="*", default=[], help="checkpoints/<run>/history.csv of fine-tuned runs"
+        "--histories",
+        nargs="*",
+        default=[],
+        help="checkpoints/<run>/history.csv of fine-tuned runs",
     )
     parser.add_argument(
         "--indexes",
